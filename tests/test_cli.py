@@ -1,0 +1,33 @@
+import json
+
+from helpers import shared_path
+from vertfem.cli import main
+
+
+def test_info_on_shared_example(capsys):
+    ct = shared_path("data", "ct-example", "ct.nii.gz")
+    assert main(["info", str(ct), str(ct.parent / "vertebrae.nii.gz")]) == 0
+    out = capsys.readouterr().out
+    for name in ["S1", "L5", "L4", "L3", "L2", "L1", "T12", "T11"]:
+        assert name in out
+    assert "yes" in out
+
+
+def test_vbmd_command_writes_json(tmp_path):
+    from vertfem.data import example_paths
+
+    p = example_paths()
+    out = tmp_path / "r.json"
+    assert main(["vbmd", str(p["ct"]), str(p["labels"]), "--vertebra", "L2", "--kernel", "B40f", "-o", str(out)]) == 0
+    row = json.loads(out.read_text())
+    assert row["vertebra"] == "L2" and 20 < row["vbmd_mg_cm3"] < 300
+
+
+def test_errors_exit_1_with_message(capsys):
+    from vertfem.data import example_paths
+
+    p = example_paths()
+    assert main(["vbmd", str(p["ct"]), str(p["labels"]), "--vertebra", "L1"]) == 1
+    assert "UnknownKernelError" in capsys.readouterr().out
+    assert main(["vbmd", str(p["ct"]), str(p["labels"]), "--vertebra", "T11", "--kernel", "B40f"]) == 1
+    assert "VertebraCutByFOVError" in capsys.readouterr().out

@@ -1,0 +1,140 @@
+"""Command-line interface: ``vertfem <command> ...``.
+
+A thin layer over the library: each sub-command parses its arguments, calls
+the public API and prints a short report. ``main(argv)`` returns an exit code
+so tests can call it directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .calibration import load_calibrations, resolve_calibration
+from .data import example_paths
+from .density import trabecular_vbmd
+from .errors import VertfemError
+from .io import read_labels, read_scan
+from .labels import CONVENTIONS
+from .selection import list_vertebrae, select_vertebra
+
+__all__ = ["main"]
+
+log = logging.getLogger("vertfem")
+
+
+def _add_input_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("ct", help="CT file (NIfTI/NRRD/MHA) or DICOM series folder")
+    p.add_argument("mask", help="label map (TotalSegmentator, VerSe, ...)")
+    p.add_argument("--vertebra", default="L1", help="vertebra name (L1) or raw label id (default L1)")
+    p.add_argument("--convention", default="totalsegmentator", choices=sorted(CONVENTIONS), help="label convention")
+    p.add_argument("--kernel", default=None, help="reconstruction kernel (default: from the DICOM header)")
+    p.add_argument("--calibration", default=None, help="YAML file with extra kernel calibrations")
+    p.add_argument("--allow-cut", action="store_true", help="proceed when the vertebra touches the image boundary")
+
+
+def _cmd_info(args: argparse.Namespace, console: Console) -> int:
+    scan = read_scan(args.ct)
+    labels = read_labels(args.mask)
+    g = scan.geometry
+    console.print(f"[bold]{args.ct}[/bold]: {g.size} voxels, spacing {g.spacing_mm} mm, origin "
+                  f"{tuple(round(v, 2) for v in g.origin_mm)} mm, direction {tuple(round(v, 3) for v in g.direction)}")
+    console.print(f"kernel (0018,1210): {scan.kernel or 'not recorded'}")
+    table = Table(title=f"labels of {args.mask} ({args.convention})")
+    for col in ("label", "name", "voxels", "volume mm³", "min (x, y, z) mm", "max (x, y, z) mm", "cut by FOV"):
+        table.add_column(col)
+    for v in list_vertebrae(labels, g, convention=args.convention):
+        table.add_row(str(v.label), v.name or "?", str(v.voxels), f"{v.volume_mm3:.0f}", str(v.min_mm), str(v.max_mm),
+                      "[red]yes[/red]" if v.cut_by_fov else "no")
+    console.print(table)
+    return 0
+
+
+def _vbmd_report(args: argparse.Namespace, console: Console) -> dict:
+    scan = read_scan(args.ct)
+    labels = read_labels(args.mask)
+    registry = load_calibrations(args.calibration) if args.calibration else None
+    cal = resolve_calibration(args.kernel, scan_kernel=scan.kernel, registry=registry)
+    vert = select_vertebra(scan, labels, args.vertebra, convention=args.convention, allow_cut=args.allow_cut)
+    res = trabecular_vbmd(scan, vert.mask, cal, erosion_mm=args.erosion_mm)
+    row = {"vertebra": vert.name, "label": vert.label, **res.as_row()}
+    console.print(
+        f"{vert.name}: trabecular vBMD {res.vbmd_mg_cm3:.1f} mg/cm³ ({res.acr_class}, ACR) "
+        f"in {res.roi_voxels} voxels eroded {res.erosion_mm:g} mm, kernel {cal.kernel}"
+    )
+    return row
+
+
+def _cmd_vbmd(args: argparse.Namespace, console: Console) -> int:
+    row = _vbmd_report(args, console)
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(row, indent=2))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    paths = example_paths()
+    console.print("[bold]vertfem demo[/bold]: bundled example CT (TotalSegmentator test data, 3 mm, treated as B40f)")
+    ns = argparse.Namespace(ct=str(paths["ct"]), mask=str(paths["labels"]), vertebra=args.vertebra,
+                            convention="totalsegmentator", kernel="B40f", calibration=None, allow_cut=False,
+                            erosion_mm=6.0, output=None)
+    row = _vbmd_report(ns, console)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "demo_vbmd.json").write_text(json.dumps(row, indent=2))
+    console.print(f"results written to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vertfem", description="CT-based finite-element analysis of vertebrae")
+    parser.add_argument("--version", action="version", version=f"vertfem {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("info", help="list the vertebrae of a label map with sizes, extents and FOV cuts")
+    p.add_argument("ct")
+    p.add_argument("mask")
+    p.add_argument("--convention", default="totalsegmentator", choices=sorted(CONVENTIONS))
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("vbmd", help="trabecular vBMD (mg/cm³) and ACR class of one vertebra")
+    _add_input_args(p)
+    p.add_argument("--erosion-mm", type=float, default=6.0, help="ROI erosion from the surface, mm (default 6)")
+    p.add_argument("-o", "--output", default=None, help="write the result as JSON")
+    p.set_defaults(func=_cmd_vbmd)
+
+    p = sub.add_parser("demo", help="run the main job on the bundled example CT")
+    p.add_argument("--vertebra", default="L1")
+    p.add_argument("-o", "--output", default="vertfem-demo", help="output folder (default ./vertfem-demo)")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 2 usage, 1 vertfem error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    console = Console()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            return int(args.func(args, console) or 0)
+    except VertfemError as exc:
+        console.print(f"[red]error ({type(exc).__name__}):[/red] {exc}")
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

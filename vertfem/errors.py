@@ -1,0 +1,131 @@
+"""Exceptions raised by vertfem.
+
+Every class subclasses both :class:`VertfemError` (so a study can catch all of
+vertfem's own failures in one place) and the matching built-in exception (so
+callers that already handle ``ValueError`` or ``FileNotFoundError`` keep
+working). Messages name the offending input and say what to do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "VertfemError",
+    "ScanReadError",
+    "NonFiniteHUError",
+    "AbsurdHUError",
+    "LabelNotFoundError",
+    "UnknownVertebraError",
+    "EmptyMaskError",
+    "MaskImageMismatchError",
+    "VertebraCutByFOVError",
+    "UnknownKernelError",
+    "CalibrationError",
+    "MaterialLawError",
+    "ConfigError",
+    "EmptyROIError",
+    "MeshingError",
+    "MaskTooSmallError",
+    "NonManifoldSurfaceError",
+    "InvertedElementError",
+    "BoundaryConditionError",
+    "UnderConstrainedError",
+    "MissingMaterialError",
+    "SolverError",
+]
+
+
+class VertfemError(Exception):
+    """Base class of every error vertfem raises on purpose."""
+
+
+class ScanReadError(VertfemError, OSError):
+    """A CT or label file could not be read."""
+
+
+class NonFiniteHUError(VertfemError, ValueError):
+    """The CT contains NaN or infinite values."""
+
+
+class AbsurdHUError(VertfemError, ValueError):
+    """HU values inside the bone are outside any plausible range for CT."""
+
+
+class LabelNotFoundError(VertfemError, KeyError):
+    """The requested label id is absent from the label map."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownVertebraError(VertfemError, KeyError):
+    """A vertebra name is not part of the chosen label convention."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class EmptyMaskError(VertfemError, ValueError):
+    """A mask or label has no voxels."""
+
+
+class MaskImageMismatchError(VertfemError, ValueError):
+    """Mask and image do not overlap in physical space."""
+
+
+class VertebraCutByFOVError(VertfemError, ValueError):
+    """The vertebra touches the image boundary (cut by the field of view)."""
+
+
+class UnknownKernelError(VertfemError, KeyError):
+    """A reconstruction kernel has no registered calibration."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class CalibrationError(VertfemError, ValueError):
+    """A calibration could not be built (too few inserts, bad fit, bad file)."""
+
+
+class MaterialLawError(VertfemError, ValueError):
+    """Unknown density-modulus law or invalid law parameters."""
+
+
+class ConfigError(VertfemError, ValueError):
+    """A configuration file or section is invalid."""
+
+
+class EmptyROIError(VertfemError, ValueError):
+    """A region of interest is empty (e.g. after erosion)."""
+
+
+class MeshingError(VertfemError, RuntimeError):
+    """Surface or volume meshing failed."""
+
+
+class MaskTooSmallError(MeshingError, ValueError):
+    """The mask is too small to be meshed at the requested element size."""
+
+
+class NonManifoldSurfaceError(MeshingError):
+    """The extracted surface is not a closed 2-manifold."""
+
+
+class InvertedElementError(MeshingError):
+    """A mesh element has a non-positive Jacobian."""
+
+
+class BoundaryConditionError(VertfemError, ValueError):
+    """A load case refers to a missing node set or is inconsistent."""
+
+
+class UnderConstrainedError(VertfemError, ValueError):
+    """The boundary conditions leave rigid-body motion free."""
+
+
+class MissingMaterialError(VertfemError, ValueError):
+    """A mesh has no (or invalid) element moduli."""
+
+
+class SolverError(VertfemError, RuntimeError):
+    """The linear solver failed or did not converge."""
