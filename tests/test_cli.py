@@ -31,3 +31,17 @@ def test_errors_exit_1_with_message(capsys):
     assert "UnknownKernelError" in capsys.readouterr().out
     assert main(["vbmd", str(p["ct"]), str(p["labels"]), "--vertebra", "T11", "--kernel", "B40f"]) == 1
     assert "VertebraCutByFOVError" in capsys.readouterr().out
+
+
+def test_mesh_command_writes_vtu_and_deck(tmp_path):
+    from vertfem.data import example_paths
+    from vertfem.meshing import read_mesh
+
+    p = example_paths()
+    out = tmp_path / "l2.vtu"
+    rc = main(["mesh", str(p["ct"]), str(p["labels"]), "--vertebra", "L2", "--kernel", "B40f", "--mesh-size", "3",
+               "-o", str(out), "--abaqus", str(tmp_path / "l2.inp")])
+    assert rc == 0
+    m = read_mesh(out)
+    assert m.n_elements > 1000 and (m.E_MPa > 0).all()
+    assert "*ELEMENT, TYPE=C3D10" in (tmp_path / "l2.inp").read_text()

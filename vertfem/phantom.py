@@ -160,8 +160,8 @@ class PhantomImage:
 
     @property
     def body_mask(self) -> np.ndarray:
-        """Voxels at least half inside the vertebral body."""
-        return self.body_fraction >= 0.5
+        """Voxels more than half inside the vertebral body."""
+        return self.body_fraction > 0.5
 
     @property
     def vertebra_mask(self) -> np.ndarray:
@@ -317,7 +317,8 @@ def render_phantom(
     pose : Pose
         Placement of the body frame in the scanner.
     oversample : int, optional
-        Sub-samples per voxel axis; default resolves ~0.125 mm (at most 12).
+        Sub-samples per voxel axis; default odd, ~0.17 mm apart for textured
+        phantoms (at most 13), ~0.3 mm otherwise (at most 9).
 
     Returns
     -------
@@ -331,9 +332,9 @@ def render_phantom(
     """
     geom = geometry or phantom_geometry(spec, spacing_mm=spacing_mm, pose=pose)
     if oversample is None:
-        oversample = int(np.clip(np.ceil(max(geom.spacing_mm) / 0.125), 1, 12)) if spec.texture else int(
-            np.clip(np.ceil(max(geom.spacing_mm) / 0.25), 1, 8)
-        )
+        # odd counts: a voxel's inside-fraction is never exactly one half, so masks are unbiased
+        step = 0.25 if spec.texture else 0.5
+        oversample = min(2 * int(round(max(geom.spacing_mm) / step)) + 1, 13 if spec.texture else 9)
     waves, phases = _texture_waves(spec)
     thr = _threshold(spec, waves, phases) if spec.texture else 0.0
     a, b, h = spec.width_mm / 2, spec.depth_mm / 2, spec.height_mm / 2

@@ -1,0 +1,193 @@
+"""Quadratic tetrahedral volume meshes with gmsh.
+
+The closed surface is handed to gmsh as a discrete surface, classified and
+re-parametrised (so gmsh remeshes it at the target size), filled with
+tetrahedra (Delaunay, Netgen optimisation, one thread for reproducible
+meshes) and raised to order 2 with straight edges
+(``Mesh.SecondOrderLinear = 1``): every TET10 is affine, its Jacobian is
+constant, and positivity at the vertices implies positivity at every
+quadrature point — which :func:`check_jacobians` verifies anyway.
+Connectivity is returned in VTK/Abaqus order (:mod:`vertfem.meshing.tet10`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import gmsh
+import numpy as np
+
+from ..errors import InvertedElementError, MaskTooSmallError, MeshingError
+from .surface import Surface
+from .tet10 import GMSH_TO_VTK, jacobians, quadrature
+
+__all__ = ["TetMesh", "MeshQuality", "tetrahedralize", "check_jacobians", "scaled_jacobian"]
+
+log = logging.getLogger(__name__)
+_GMSH_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class MeshQuality:
+    """Quality summary of a TET10 mesh."""
+
+    n_elements: int
+    n_nodes: int
+    min_scaled_jacobian: float
+    mean_scaled_jacobian: float
+    min_gamma: float
+    mean_gamma: float
+    volume_mm3: float
+    surface_volume_mm3: float
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True, eq=False)
+class TetMesh:
+    """A TET10 mesh in scanner coordinates.
+
+    Attributes
+    ----------
+    nodes_mm : ndarray (n, 3)
+    elements : ndarray (m, 10) of int
+        VTK/Abaqus C3D10 node order.
+    quality : MeshQuality
+    """
+
+    nodes_mm: np.ndarray
+    elements: np.ndarray
+    quality: MeshQuality
+
+
+def check_jacobians(nodes: np.ndarray, elements: np.ndarray, *, order: int = 4) -> np.ndarray:
+    """Jacobian determinants at quadrature points; raise if any is ≤ 0.
+
+    Returns
+    -------
+    ndarray (n_elem, n_points)
+
+    Raises
+    ------
+    InvertedElementError
+    """
+    xi, _ = quadrature(order)
+    det = np.linalg.det(jacobians(nodes, elements, xi))
+    bad = np.flatnonzero((det <= 0).any(axis=1))
+    if bad.size:
+        raise InvertedElementError(
+            f"{bad.size} of {len(elements)} TET10 elements have a non-positive Jacobian "
+            f"(first: element {bad[0]}, min det {det.min():.3g}); re-mesh with a smaller mesh size or smoother surface"
+        )
+    return det
+
+
+def scaled_jacobian(nodes: np.ndarray, elements: np.ndarray) -> np.ndarray:
+    """Scaled Jacobian of each element's vertex tetrahedron (1 for the regular tetrahedron).
+
+    Minimum over the four corners of ``det[e1, e2, e3] / (|e1||e2||e3|)``,
+    scaled by √2 so that the regular tetrahedron scores 1.
+    """
+    x = nodes[elements[:, :4]]
+    corners = [(0, 1, 2, 3), (1, 2, 0, 3), (2, 0, 1, 3), (3, 0, 2, 1)]
+    out = np.full(len(elements), np.inf)
+    for c, a, b, d in corners:
+        e1, e2, e3 = x[:, a] - x[:, c], x[:, b] - x[:, c], x[:, d] - x[:, c]
+        det = np.einsum("ij,ij->i", e1, np.cross(e2, e3))
+        norm = np.linalg.norm(e1, axis=1) * np.linalg.norm(e2, axis=1) * np.linalg.norm(e3, axis=1)
+        out = np.minimum(out, np.sqrt(2.0) * det / norm)
+    return out
+
+
+def tetrahedralize(surface: Surface, *, mesh_size_mm: float = 2.0, optimize_netgen: bool = False) -> TetMesh:
+    """Fill a closed surface with quadratic tetrahedra of target edge ``mesh_size_mm``.
+
+    ``optimize_netgen`` adds the Netgen optimiser (worst gamma 0.3 → 0.4 on
+    the bundled L1, at about +4 s); gmsh's own optimiser always runs.
+
+    Raises
+    ------
+    MaskTooSmallError
+        The body is too small for the requested element size.
+    MeshingError
+        gmsh failed (message includes gmsh's error).
+    """
+    ext = np.ptp(surface.points_mm, axis=0)
+    if ext.min() < 2.0 * mesh_size_mm:
+        raise MaskTooSmallError(
+            f"the surface spans only {ext.min():.1f} mm in its thinnest direction, less than two elements "
+            f"of {mesh_size_mm} mm; use a smaller mesh_size_mm or check the mask"
+        )
+    with _GMSH_LOCK:
+        if gmsh.isInitialized():
+            gmsh.finalize()
+        gmsh.initialize(readConfigFiles=False, interruptible=False)
+        try:
+            return _mesh(surface, mesh_size_mm, optimize_netgen)
+        except MeshingError:
+            raise
+        except Exception as exc:  # gmsh raises bare Exceptions with its log message
+            raise MeshingError(
+                f"gmsh could not mesh the surface at {mesh_size_mm} mm: {exc}; try another mesh size "
+                "or a smoother surface (larger smoothing_mm)"
+            ) from exc
+        finally:
+            gmsh.finalize()
+
+
+def _mesh(surface: Surface, h: float, optimize_netgen: bool) -> TetMesh:
+    opt = gmsh.option.setNumber
+    opt("General.Terminal", 0)
+    opt("General.NumThreads", 1)
+    gmsh.model.add("vertebra")
+    tag = gmsh.model.addDiscreteEntity(2)
+    n = len(surface.points_mm)
+    gmsh.model.mesh.addNodes(2, tag, np.arange(1, n + 1), surface.points_mm.ravel())
+    gmsh.model.mesh.addElementsByType(tag, 2, [], (surface.triangles + 1).ravel())
+    gmsh.model.mesh.classifySurfaces(np.pi / 4, True, True, np.pi)
+    gmsh.model.mesh.createGeometry()
+    surfaces = [s[1] for s in gmsh.model.getEntities(2)]
+    loop = gmsh.model.geo.addSurfaceLoop(surfaces)
+    gmsh.model.geo.addVolume([loop])
+    gmsh.model.geo.synchronize()
+    opt("Mesh.MeshSizeMin", 0.6 * h)
+    opt("Mesh.MeshSizeMax", h)
+    opt("Mesh.MeshSizeFromCurvature", 0)
+    opt("Mesh.MeshSizeExtendFromBoundary", 1)
+    opt("Mesh.Algorithm", 6)
+    opt("Mesh.Algorithm3D", 1)
+    opt("Mesh.Optimize", 1)
+    opt("Mesh.OptimizeNetgen", 1 if optimize_netgen else 0)
+    opt("Mesh.SecondOrderLinear", 1)
+    gmsh.model.mesh.generate(3)
+    gmsh.model.mesh.setOrder(2)
+    etags, enodes = gmsh.model.mesh.getElementsByType(11)
+    if len(etags) == 0:
+        raise MeshingError("gmsh produced no tetrahedra; the surface may not enclose a volume")
+    conn_tags = np.asarray(enodes, dtype=np.int64).reshape(-1, 10)[:, GMSH_TO_VTK]
+    gamma = np.asarray(gmsh.model.mesh.getElementQualities(etags, "gamma"))
+    ntags, coords, _ = gmsh.model.mesh.getNodes()
+    coords = np.asarray(coords).reshape(-1, 3)
+    lookup = np.full(int(ntags.max()) + 1, -1, dtype=np.int64)
+    used = np.unique(conn_tags)
+    lookup[used] = np.arange(used.size)
+    pos = np.full(int(ntags.max()) + 1, -1, dtype=np.int64)
+    pos[ntags] = np.arange(ntags.size)
+    nodes = coords[pos[used]]
+    elements = lookup[conn_tags]
+    det = check_jacobians(nodes, elements)
+    min_sj = scaled_jacobian(nodes, elements)
+    xi, w = quadrature(4)
+    vol = float((det @ w).sum())
+    q = MeshQuality(
+        n_elements=len(elements), n_nodes=len(nodes),
+        min_scaled_jacobian=float(min_sj.min()), mean_scaled_jacobian=float(min_sj.mean()),
+        min_gamma=float(gamma.min()), mean_gamma=float(gamma.mean()),
+        volume_mm3=vol, surface_volume_mm3=surface.volume_mm3,
+    )
+    log.info("gmsh: %d TET10, %d nodes, min SJ %.3f, min gamma %.3f", q.n_elements, q.n_nodes,
+             q.min_scaled_jacobian, q.min_gamma)
+    return TetMesh(nodes, elements, q)
