@@ -32,9 +32,40 @@ from .labels import CONVENTIONS, label_id, vertebra_name
 from .materials import LAWS, MaterialLaw, MaterialValues, apparent_density, get_law, map_materials, modulus_from_ash_density
 from .phantom import PhantomImage, PhantomSpec, Pose, render_phantom
 from .selection import Vertebra, VertebraInfo, list_vertebrae, select_vertebra
+from .meshing import MeshOptions, VertebraMesh, VertebralFrame, mesh_vertebra, read_mesh, write_abaqus, write_mesh
+from .solvers import (
+    FEResult,
+    LoadCase,
+    SolveOptions,
+    anterior_wedge,
+    axial_compression,
+    combined,
+    lateral_wedge,
+    save_result,
+    solve_load_case,
+)
+from .analysis import VertebraAnalysis, analyze_vertebra
 
 __all__ = [
     "__version__",
+    "FEResult",
+    "LoadCase",
+    "MeshOptions",
+    "SolveOptions",
+    "VertebraAnalysis",
+    "VertebraMesh",
+    "VertebralFrame",
+    "analyze_vertebra",
+    "anterior_wedge",
+    "axial_compression",
+    "combined",
+    "lateral_wedge",
+    "mesh_vertebra",
+    "read_mesh",
+    "save_result",
+    "solve_load_case",
+    "write_abaqus",
+    "write_mesh",
     "CONVENTIONS",
     "ImageGeometry",
     "KernelCalibration",

@@ -106,18 +106,41 @@ def _cmd_mesh(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _analyze(args: argparse.Namespace, console: Console) -> int:
+    from .analysis import analyze_vertebra
+    from .meshing import MeshOptions
+    from .solvers import SolveOptions
+
+    registry = load_calibrations(args.calibration) if args.calibration else None
+    res = analyze_vertebra(
+        args.ct, args.mask, args.vertebra, kernel=args.kernel, registry=registry, convention=args.convention,
+        load_case=args.load_case, mesh_options=MeshOptions(mesh_size_mm=args.mesh_size),
+        solve_options=SolveOptions(solver=args.solver), allow_cut=args.allow_cut, outdir=args.output,
+    )
+    row = res.row()
+    Path(args.output, "summary.json").write_text(json.dumps(row, indent=2, default=float))
+    k = row["stiffness_N_per_mm"]
+    s = row["strength_N"]
+    console.print(
+        f"{row['vertebra']} ({row['kernel']}, {row['load_case']}): "
+        + (f"stiffness {k:.0f} N/mm, strength {s:.0f} N ({row['strength_definition']}), " if k else "")
+        + f"vBMD {row['vbmd_mg_cm3']:.1f} mg/cm³ ({row['acr_class']}); {row['n_elements']} TET10, "
+        f"{row['total_time_s']:.1f} s → {args.output}"
+    )
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace, console: Console) -> int:
+    return _analyze(args, console)
+
+
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     paths = example_paths()
     console.print("[bold]vertfem demo[/bold]: bundled example CT (TotalSegmentator test data, 3 mm, treated as B40f)")
     ns = argparse.Namespace(ct=str(paths["ct"]), mask=str(paths["labels"]), vertebra=args.vertebra,
                             convention="totalsegmentator", kernel="B40f", calibration=None, allow_cut=False,
-                            erosion_mm=6.0, output=None)
-    row = _vbmd_report(ns, console)
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "demo_vbmd.json").write_text(json.dumps(row, indent=2))
-    console.print(f"results written to {out}")
-    return 0
+                            load_case="axial_compression", mesh_size=2.0, solver="auto", output=args.output)
+    return _analyze(ns, console)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,6 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--abaqus", default=None, help="also write an Abaqus/CalculiX deck here")
     p.add_argument("-o", "--output", required=True, help="mesh file (.vtu or .xdmf)")
     p.set_defaults(func=_cmd_mesh)
+
+    p = sub.add_parser("analyze", help="FE stiffness (N/mm), strength (N) and vBMD of one vertebra")
+    _add_input_args(p)
+    p.add_argument("--load-case", default="axial_compression",
+                   choices=["axial_compression", "anterior_wedge", "lateral_wedge", "combined"])
+    p.add_argument("--mesh-size", type=float, default=2.0, help="target element edge, mm (default 2)")
+    p.add_argument("--solver", default="auto", choices=["auto", "pardiso", "cholmod", "cg-amg", "cg-jacobi", "superlu"])
+    p.add_argument("-o", "--output", required=True, help="output folder (result.json, result.vtu, summary.json)")
+    p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("demo", help="run the main job on the bundled example CT")
     p.add_argument("--vertebra", default="L1")

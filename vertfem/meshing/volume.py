@@ -23,7 +23,7 @@ from ..errors import InvertedElementError, MaskTooSmallError, MeshingError
 from .surface import Surface
 from .tet10 import GMSH_TO_VTK, jacobians, quadrature
 
-__all__ = ["TetMesh", "MeshQuality", "tetrahedralize", "check_jacobians", "scaled_jacobian"]
+__all__ = ["TetMesh", "MeshQuality", "box_mesh", "tetrahedralize", "check_jacobians", "scaled_jacobian"]
 
 log = logging.getLogger(__name__)
 _GMSH_LOCK = threading.Lock()
@@ -138,10 +138,26 @@ def tetrahedralize(surface: Surface, *, mesh_size_mm: float = 2.0, optimize_netg
             gmsh.finalize()
 
 
+def box_mesh(
+    size_mm: tuple[float, float, float], *, mesh_size_mm: float, origin_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
+) -> TetMesh:
+    """TET10 mesh of a rectangular box (for verification problems)."""
+    with _GMSH_LOCK:
+        if gmsh.isInitialized():
+            gmsh.finalize()
+        gmsh.initialize(readConfigFiles=False, interruptible=False)
+        try:
+            gmsh.option.setNumber("General.Terminal", 0)
+            gmsh.model.add("box")
+            gmsh.model.occ.addBox(*origin_mm, *size_mm)
+            gmsh.model.occ.synchronize()
+            return _generate(mesh_size_mm, False, float(np.prod(size_mm)))
+        finally:
+            gmsh.finalize()
+
+
 def _mesh(surface: Surface, h: float, optimize_netgen: bool) -> TetMesh:
-    opt = gmsh.option.setNumber
-    opt("General.Terminal", 0)
-    opt("General.NumThreads", 1)
+    gmsh.option.setNumber("General.Terminal", 0)
     gmsh.model.add("vertebra")
     tag = gmsh.model.addDiscreteEntity(2)
     n = len(surface.points_mm)
@@ -153,6 +169,12 @@ def _mesh(surface: Surface, h: float, optimize_netgen: bool) -> TetMesh:
     loop = gmsh.model.geo.addSurfaceLoop(surfaces)
     gmsh.model.geo.addVolume([loop])
     gmsh.model.geo.synchronize()
+    return _generate(h, optimize_netgen, surface.volume_mm3)
+
+
+def _generate(h: float, optimize_netgen: bool, reference_volume_mm3: float) -> TetMesh:
+    opt = gmsh.option.setNumber
+    opt("General.NumThreads", 1)
     opt("Mesh.MeshSizeMin", 0.6 * h)
     opt("Mesh.MeshSizeMax", h)
     opt("Mesh.MeshSizeFromCurvature", 0)
@@ -186,7 +208,7 @@ def _mesh(surface: Surface, h: float, optimize_netgen: bool) -> TetMesh:
         n_elements=len(elements), n_nodes=len(nodes),
         min_scaled_jacobian=float(min_sj.min()), mean_scaled_jacobian=float(min_sj.mean()),
         min_gamma=float(gamma.min()), mean_gamma=float(gamma.mean()),
-        volume_mm3=vol, surface_volume_mm3=surface.volume_mm3,
+        volume_mm3=vol, surface_volume_mm3=reference_volume_mm3,
     )
     log.info("gmsh: %d TET10, %d nodes, min SJ %.3f, min gamma %.3f", q.n_elements, q.n_nodes,
              q.min_scaled_jacobian, q.min_gamma)
