@@ -1,0 +1,117 @@
+"""FE pipeline benchmark on the bundled L1: time per stage, and solver ratios in one run.
+
+Prints: read/isolate/mesh/map times and element/node counts (meshing issue),
+vertfem's vectorised assembly vs scikit-fem's generic ``asm`` on the same
+mesh, vertfem's solve vs SciPy's default ``spsolve`` (SuperLU) and vs CalculiX
+``ccx`` on the same deck, as ratios, and the peak memory of the process.
+
+Run: ``python benchmarks/bench_fe.py [--mesh-size 2] [--ratio-mesh-size 3]``.
+SuperLU and ccx are timed on the ``--ratio-mesh-size`` model (default 3 mm),
+because SuperLU needs minutes and gigabytes at 2 mm (SCIENCE §6: 248 s, 2.7 GB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+import vertfem as vf
+from vertfem.meshing import mesh_vertebra
+from vertfem.solvers import SolveOptions, axial_compression, solve_load_case
+from vertfem.solvers.assembly import assemble_stiffness
+from vertfem.solvers.calculix import run_calculix, write_calculix_deck
+
+
+def _timed(fn, *a, **k):
+    t = time.perf_counter()
+    out = fn(*a, **k)
+    return out, time.perf_counter() - t
+
+
+def _skfem_assembly(mesh) -> float:
+    import skfem
+    from skfem.models.elasticity import lame_parameters, linear_elasticity
+
+    verts = np.unique(mesh.elements[:, :4])
+    m = skfem.MeshTet(mesh.nodes_mm[verts].T, np.searchsorted(verts, mesh.elements[:, :4]).T)
+    basis = skfem.Basis(m, skfem.ElementVector(skfem.ElementTetP2()), intorder=2)
+    lam, mu = lame_parameters(basis.zeros()[:0].size + 1000.0, 0.3)
+
+    @skfem.BilinearForm
+    def form(u, v, w):
+        return linear_elasticity(w["lam"], w["mu"]).form(u, v, w)
+
+    e = basis.with_element(skfem.ElementTetP0()).interpolate(mesh.E_MPa)
+    lam_f, mu_f = lame_parameters(e, 0.3)
+    _, t = _timed(skfem.asm, linear_elasticity(lam_f, mu_f), basis)
+    return t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mesh-size", type=float, default=2.0)
+    ap.add_argument("--ratio-mesh-size", type=float, default=3.0)
+    ap.add_argument("--skip-skfem", action="store_true")
+    args = ap.parse_args()
+    p = vf.example_paths()
+    t0 = time.perf_counter()
+    scan = vf.read_scan(p["ct"])
+    v = vf.select_vertebra(scan, vf.read_labels(p["labels"]), "L1")
+    cal = vf.resolve_calibration("B40f")
+    t_read = time.perf_counter() - t0
+    mesh, t_mesh = _timed(mesh_vertebra, scan, v, cal, mesh_size_mm=args.mesh_size)
+    print(f"L1 at {args.mesh_size} mm: {mesh.n_elements} TET10, {mesh.n_nodes} nodes, {3 * mesh.n_nodes} DOFs")
+    print(f"  read+select {t_read:.2f} s; mesh+map {t_mesh:.2f} s: "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in mesh.info["timings_s"].items()))
+    local = mesh.frame.to_local(mesh.nodes_mm)
+    _, t_asm = _timed(assemble_stiffness, local, mesh.elements, mesh.E_MPa, 0.3)
+    print(f"  assembly (vertfem, vectorised) {t_asm:.2f} s")
+    if not args.skip_skfem:
+        t_sk = _skfem_assembly(mesh)
+        print(f"  assembly (scikit-fem asm)      {t_sk:.2f} s  → ratio {t_sk / t_asm:.1f}x")
+    res, t_all = _timed(solve_load_case, mesh, axial_compression(mesh.height_mm), SolveOptions(nodal_fields=True))
+    print(f"  solve_load_case {t_all:.2f} s: " + ", ".join(f"{k} {v:.2f} s" for k, v in res.timings_s.items())
+          + f"; solver {res.solver['solver']}, residual {res.solver['relative_residual']:.1e}")
+    print(f"  stiffness {res.stiffness_N_per_mm:.0f} N/mm, strength {res.strength_N:.0f} N")
+    for s in ("cg-jacobi", "cg-amg"):
+        r, t = _timed(solve_load_case, mesh, axial_compression(mesh.height_mm), SolveOptions(solver=s, nodal_fields=False))
+        print(f"  {s}: solve {r.timings_s['solve']:.2f} s, {r.solver['iterations']} iterations, "
+              f"K differs by {abs(r.stiffness_N_per_mm / res.stiffness_N_per_mm - 1):.1e}")
+
+    small = mesh_vertebra(scan, v, cal, mesh_size_mm=args.ratio_mesh_size)
+    lc = axial_compression(small.height_mm)
+    ours = solve_load_case(small, lc, SolveOptions(nodal_fields=False))
+    print(f"ratios on the {args.ratio_mesh_size} mm model ({3 * small.n_nodes} DOFs):")
+    loc = small.frame.to_local(small.nodes_mm)
+    k = assemble_stiffness(loc, small.elements, small.E_MPa, 0.3)
+    free = np.ones(k.shape[0])
+    from vertfem.solvers.static import apply_conditions
+
+    dofs, vals, _, _ = apply_conditions(lc, loc, small)
+    free[dofs] = 0
+    up = np.zeros(k.shape[0])
+    up[dofs] = vals
+    a = (sp.diags(free) @ k @ sp.diags(free) + sp.diags(1 - free)).tocsc()
+    b = free * (-(k @ up)) + up
+    _, t_lu = _timed(spla.spsolve, a, b)
+    print(f"  vertfem solve ({ours.solver['solver']}) {ours.timings_s['solve']:.2f} s; SciPy spsolve {t_lu:.2f} s "
+          f"→ vertfem is {t_lu / ours.timings_s['solve']:.1f}x faster")
+    if shutil.which("ccx"):
+        with tempfile.TemporaryDirectory() as d:
+            deck, _ = write_calculix_deck(small, lc, Path(d) / "job.inp")
+            _, t_ccx = _timed(run_calculix, deck)
+        print(f"  CalculiX ccx (SPOOLES, whole run) {t_ccx:.2f} s → vertfem solve_load_case is "
+              f"{t_ccx / sum(ours.timings_s.values()):.1f}x faster")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

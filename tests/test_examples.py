@@ -1,0 +1,24 @@
+"""Examples are tests: run them (on a coarser mesh to stay fast) and check a key number."""
+
+import importlib.util
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_example_01_analyze(tmp_path):
+    res = _load("01_analyze_l1").main(str(tmp_path), mesh_size_mm=3.0)
+    assert 3_000 < res.fe.stiffness_N_per_mm < 60_000
+    assert (tmp_path / "result.vtu").exists()
+
+
+def test_example_02_custom_load_case():
+    out = _load("02_custom_load_case").main(mesh_size_mm=3.0)
+    assert 0 < out["anterior_push"] < out["axial_compression"]
