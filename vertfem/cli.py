@@ -59,13 +59,22 @@ def _cmd_info(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _vbmd_report(args: argparse.Namespace, console: Console) -> dict:
+def _inputs(args: argparse.Namespace):
+    """Scan, calibration and selected vertebra from the common input arguments."""
     scan = read_scan(args.ct)
     labels = read_labels(args.mask)
     registry = load_calibrations(args.calibration) if args.calibration else None
     cal = resolve_calibration(args.kernel, scan_kernel=scan.kernel, registry=registry)
     vert = select_vertebra(scan, labels, args.vertebra, convention=args.convention, allow_cut=args.allow_cut)
-    res = trabecular_vbmd(scan, vert.mask, cal, erosion_mm=args.erosion_mm)
+    return scan, cal, vert
+
+
+def _vbmd_report(args: argparse.Namespace, console: Console) -> dict:
+    from .meshing.body import isolate_body
+
+    scan, cal, vert = _inputs(args)
+    body = vert.mask if args.whole_vertebra else isolate_body(vert.mask, scan.geometry)
+    res = trabecular_vbmd(scan, body, cal, erosion_mm=args.erosion_mm)
     row = {"vertebra": vert.name, "label": vert.label, **res.as_row()}
     console.print(
         f"{vert.name}: trabecular vBMD {res.vbmd_mg_cm3:.1f} mg/cm³ ({res.acr_class}, ACR) "
@@ -85,11 +94,7 @@ def _cmd_vbmd(args: argparse.Namespace, console: Console) -> int:
 def _cmd_mesh(args: argparse.Namespace, console: Console) -> int:
     from .meshing import MeshOptions, mesh_vertebra, write_abaqus, write_mesh
 
-    scan = read_scan(args.ct)
-    labels = read_labels(args.mask)
-    registry = load_calibrations(args.calibration) if args.calibration else None
-    cal = resolve_calibration(args.kernel, scan_kernel=scan.kernel, registry=registry)
-    vert = select_vertebra(scan, labels, args.vertebra, convention=args.convention, allow_cut=args.allow_cut)
+    scan, cal, vert = _inputs(args)
     opts = MeshOptions(mesh_size_mm=args.mesh_size, law=args.law, isolate_body=not args.whole_vertebra,
                        flat_cut_mm=args.flat_cut_mm)
     mesh = mesh_vertebra(scan, vert, cal, opts)
@@ -158,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("vbmd", help="trabecular vBMD (mg/cm³) and ACR class of one vertebra")
     _add_input_args(p)
     p.add_argument("--erosion-mm", type=float, default=6.0, help="ROI erosion from the surface, mm (default 6)")
+    p.add_argument("--whole-vertebra", action="store_true", help="use the whole vertebra, not the isolated body")
     p.add_argument("-o", "--output", default=None, help="write the result as JSON")
     p.set_defaults(func=_cmd_vbmd)
 
