@@ -94,11 +94,13 @@ def analyze_vertebra(
     timings["read_select"] = time.perf_counter() - t
 
     mopts = mesh_options or MeshOptions()
-    mesh = mesh_vertebra(scan, vert, cal, mopts)
+    t = time.perf_counter()
+    body = isolate_body(vert.mask, scan.geometry, opening_mm=mopts.opening_mm) if mopts.isolate_body else vert.mask
+    timings["isolate_body"] = time.perf_counter() - t
+    mesh = mesh_vertebra(scan, vert, cal, mopts, body_mask=body)
     timings.update({f"mesh_{k}": v for k, v in mesh.info["timings_s"].items()})
 
     t = time.perf_counter()
-    body = isolate_body(vert.mask, scan.geometry, opening_mm=mopts.opening_mm) if mopts.isolate_body else vert.mask
     vb = trabecular_vbmd(scan, body, cal, erosion_mm=vbmd_erosion_mm)
     timings["vbmd"] = time.perf_counter() - t
 

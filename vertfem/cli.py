@@ -111,7 +111,7 @@ def _cmd_mesh(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _analyze(args: argparse.Namespace, console: Console) -> int:
+def _cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     from .analysis import analyze_vertebra
     from .meshing import MeshOptions
     from .solvers import SolveOptions
@@ -135,17 +135,13 @@ def _analyze(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _cmd_analyze(args: argparse.Namespace, console: Console) -> int:
-    return _analyze(args, console)
-
-
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     paths = example_paths()
     console.print("[bold]vertfem demo[/bold]: bundled example CT (TotalSegmentator test data, 3 mm, treated as B40f)")
     ns = argparse.Namespace(ct=str(paths["ct"]), mask=str(paths["labels"]), vertebra=args.vertebra,
                             convention="totalsegmentator", kernel="B40f", calibration=None, allow_cut=False,
                             load_case="axial_compression", mesh_size=2.0, solver="auto", output=args.output)
-    return _analyze(ns, console)
+    return _cmd_analyze(ns, console)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ import numpy as np
 from .frame import VertebralFrame
 from .model import boundary_faces
 
-__all__ = ["endplate_faces", "endplate_node_sets", "endplate_height_mm"]
+__all__ = ["endplate_faces", "endplates", "endplate_node_sets", "endplate_height_mm"]
 
 
 def _face_geometry(nodes: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -55,23 +55,35 @@ def endplate_faces(
     return {"faces": face_nodes, "area": area, "axial_mm": z, "superior": sup, "inferior": inf}
 
 
-def endplate_node_sets(nodes: np.ndarray, elements: np.ndarray, frame: VertebralFrame, **kwargs) -> dict[str, np.ndarray]:
-    """``superior``, ``inferior`` and ``surface`` node sets (keywords as :func:`endplate_faces`)."""
+def endplates(
+    nodes: np.ndarray, elements: np.ndarray, frame: VertebralFrame, **kwargs
+) -> tuple[dict[str, np.ndarray], float]:
+    """Node sets ``superior``, ``inferior``, ``surface`` and the body height (mm), from one face pass.
+
+    The height is the area-weighted mean axial position of the superior
+    endplate faces minus that of the inferior ones: the mean height for
+    concave endplates, the exact distance between the cuts for flat-cut
+    bodies. Keywords as :func:`endplate_faces`.
+    """
     f = endplate_faces(nodes, elements, frame, **kwargs)
-    return {
-        "superior": np.unique(f["faces"][f["superior"]]),
-        "inferior": np.unique(f["faces"][f["inferior"]]),
+    sup, inf = f["superior"], f["inferior"]
+    if not (sup.any() and inf.any()):
+        raise ValueError("no superior or inferior endplate faces found; check the vertebral frame")
+    sets = {
+        "superior": np.unique(f["faces"][sup]),
+        "inferior": np.unique(f["faces"][inf]),
         "surface": np.unique(f["faces"]),
     }
+    top = np.average(f["axial_mm"][sup], weights=f["area"][sup])
+    bottom = np.average(f["axial_mm"][inf], weights=f["area"][inf])
+    return sets, float(top - bottom)
+
+
+def endplate_node_sets(nodes: np.ndarray, elements: np.ndarray, frame: VertebralFrame, **kwargs) -> dict[str, np.ndarray]:
+    """``superior``, ``inferior`` and ``surface`` node sets (see :func:`endplates`)."""
+    return endplates(nodes, elements, frame, **kwargs)[0]
 
 
 def endplate_height_mm(nodes: np.ndarray, elements: np.ndarray, frame: VertebralFrame, **kwargs) -> float:
-    """Body height: area-weighted mean axial position of the superior endplate
-    minus that of the inferior one (mm). For concave endplates this is the
-    mean height; for flat-cut bodies the exact distance between the cuts."""
-    f = endplate_faces(nodes, elements, frame, **kwargs)
-    if not (f["superior"].any() and f["inferior"].any()):
-        raise ValueError("no superior or inferior endplate faces found; check the vertebral frame")
-    top = np.average(f["axial_mm"][f["superior"]], weights=f["area"][f["superior"]])
-    bottom = np.average(f["axial_mm"][f["inferior"]], weights=f["area"][f["inferior"]])
-    return float(top - bottom)
+    """Body height between the endplates, mm (see :func:`endplates`)."""
+    return endplates(nodes, elements, frame, **kwargs)[1]

@@ -15,7 +15,7 @@ from ..io import Scan
 from ..materials import ASH_APP_RATIO, POISSON_RATIO, get_law, modulus_from_ash_density
 from ..selection import Vertebra
 from .body import cortical_split, isolate_body
-from .endplates import endplate_height_mm, endplate_node_sets
+from .endplates import endplates
 from .frame import VertebralFrame, vertebral_frame
 from .mapping import map_element_materials, sample_image
 from .model import REGIONS, VertebraMesh
@@ -52,12 +52,13 @@ class MeshOptions(BaseModel):
     optimize_netgen: bool = False
 
 
-def _crop(scan: Scan, mask: np.ndarray, margin: int = 4) -> tuple[np.ndarray, np.ndarray, ImageGeometry]:
+def _crop(scan: Scan, mask: np.ndarray, margin: int = 4):
+    """HU, mask and grid cropped to the mask's box (plus margin), and the slices used."""
     kji = np.argwhere(mask)
     lo = np.maximum(kji.min(axis=0) - margin, 0)
     hi = np.minimum(kji.max(axis=0) + 1 + margin, mask.shape)
     sl = tuple(slice(a, b) for a, b in zip(lo, hi))
-    return scan.hu[sl], mask[sl], scan.geometry.cropped(lo[::-1], hi[::-1])
+    return scan.hu[sl], mask[sl], scan.geometry.cropped(lo[::-1], hi[::-1]), sl
 
 
 def mesh_vertebra(
@@ -65,6 +66,8 @@ def mesh_vertebra(
     vertebra: Vertebra | np.ndarray,
     calibration: KernelCalibration,
     options: MeshOptions | None = None,
+    *,
+    body_mask: np.ndarray | None = None,
     **overrides,
 ) -> VertebraMesh:
     """Mesh a vertebra into mapped quadratic tetrahedra in scanner space.
@@ -76,6 +79,9 @@ def mesh_vertebra(
         Whole vertebra (the body is isolated) or a body mask, on the scan grid.
     calibration : KernelCalibration
     options : MeshOptions, optional
+    body_mask : ndarray of bool, optional
+        Vertebral-body mask on the scan grid when the caller has already
+        isolated it (skips ``isolate_body``).
     **overrides
         Option fields by keyword (``mesh_size_mm=1.5``).
 
@@ -93,13 +99,17 @@ def mesh_vertebra(
     >>> l1 = vf.select_vertebra(scan, vf.read_labels(p["labels"]), "L1")
     >>> mesh = vf.mesh_vertebra(scan, l1, vf.resolve_calibration("B40f"))  # doctest: +SKIP
     """
-    opts = (options or MeshOptions()).model_copy(update=overrides)
-    MeshOptions.model_validate(opts.model_dump())
+    opts = MeshOptions.model_validate({**(options or MeshOptions()).model_dump(), **overrides})
     timings: dict[str, float] = {}
     t = time.perf_counter()
     whole = vertebra.mask if isinstance(vertebra, Vertebra) else np.asarray(vertebra, bool)
-    hu, whole_c, geom = _crop(scan, whole)
-    body = isolate_body(whole_c, geom, opening_mm=opts.opening_mm) if opts.isolate_body else whole_c
+    hu, whole_c, geom, sl = _crop(scan, whole)
+    if body_mask is not None:
+        body = np.asarray(body_mask, bool)[sl]
+    elif opts.isolate_body:
+        body = isolate_body(whole_c, geom, opening_mm=opts.opening_mm)
+    else:
+        body = whole_c
     frame = vertebral_frame(body, geom, vertebra_mask=whole_c)
     timings["isolate_frame"] = time.perf_counter() - t
 
@@ -141,8 +151,7 @@ def mesh_vertebra(
 
     zn = (tet.nodes_mm - np.asarray(frame.centroid_mm)) @ np.asarray(frame.cranial)
     frame = VertebralFrame(frame.centroid_mm, frame.cranial, frame.anterior, frame.lateral, float(zn.min()), float(zn.max()))
-    sets = endplate_node_sets(tet.nodes_mm, tet.elements, frame, max_angle_deg=opts.endplate_angle_deg)
-    height = endplate_height_mm(tet.nodes_mm, tet.elements, frame, max_angle_deg=opts.endplate_angle_deg)
+    sets, height = endplates(tet.nodes_mm, tet.elements, frame, max_angle_deg=opts.endplate_angle_deg)
     info = {
         "kernel": calibration.kernel,
         "calibration": calibration.as_dict(),

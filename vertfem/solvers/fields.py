@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from ..errors import SolverError
+from ..meshing.tet10 import quadrature, shape_functions
 from .assembly import assemble_mass, element_gradients, lame
 
 __all__ = ["element_fields", "project_to_nodes", "von_mises", "principal_values"]
@@ -95,8 +96,6 @@ def project_to_nodes(
     evaluated at the stiffness quadrature points (exact for the linear
     strains of a P2 field on affine elements up to the quadrature's order).
     """
-    from ..meshing.tet10 import quadrature, shape_functions
-
     xi, _ = quadrature(2)
     n_q = shape_functions(xi)  # (q, 10)
     rhs_e = np.einsum("eq,qa,eqk->eak", qp_wdet, n_q, qp_values)

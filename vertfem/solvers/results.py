@@ -113,7 +113,7 @@ def save_result(result: FEResult, outdir: str | Path, *, stem: str = "result") -
         "sed_MPa": f["sed_MPa"],
         "effective_strain": f["effective_strain"],
     }
-    point = {k: v for k, v in result.nodal.items()}
+    point = dict(result.nodal)
     point["displacement_magnitude_mm"] = np.linalg.norm(result.nodal["displacement_mm"], axis=1)
     vtu = write_mesh(result.mesh, out / f"{stem}.vtu", point_data=point, cell_data=cell)
     return js, vtu
