@@ -22,3 +22,10 @@ def test_example_01_analyze(tmp_path):
 def test_example_02_custom_load_case():
     out = _load("02_custom_load_case").main(mesh_size_mm=3.0)
     assert 0 < out["anterior_push"] < out["axial_compression"]
+
+
+def test_example_03_focal(tmp_path):
+    s = _load("03_focal_bmc_loss").main(str(tmp_path), spacing_mm=0.8)
+    assert 0 < s["focal_void_fraction"] < 1
+    assert (tmp_path / "phantom" / "focal_section.png").exists()
+    assert (tmp_path / "L1" / "focal_bmc_loss.nii.gz").exists()

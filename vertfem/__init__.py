@@ -45,9 +45,17 @@ from .solvers import (
     solve_load_case,
 )
 from .analysis import VertebraAnalysis, analyze_vertebra
+from .focal import FocalOptions, FocalResult, focal_bmc_loss, focal_maps
+from . import errors, stats
 
 __all__ = [
     "__version__",
+    "errors",
+    "stats",
+    "FocalOptions",
+    "FocalResult",
+    "focal_bmc_loss",
+    "focal_maps",
     "FEResult",
     "LoadCase",
     "MeshOptions",

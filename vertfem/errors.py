@@ -31,6 +31,8 @@ __all__ = [
     "UnderConstrainedError",
     "MissingMaterialError",
     "SolverError",
+    "ResolutionWarning",
+    "FeatureWarning",
 ]
 
 
@@ -129,3 +131,11 @@ class MissingMaterialError(VertfemError, ValueError):
 
 class SolverError(VertfemError, RuntimeError):
     """The linear solver failed or did not converge."""
+
+
+class ResolutionWarning(UserWarning):
+    """The image is too coarse for the measure to resolve what it measures."""
+
+
+class FeatureWarning(UserWarning):
+    """A feature is undefined for this input and was returned as NaN."""

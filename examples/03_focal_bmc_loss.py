@@ -1,0 +1,37 @@
+"""Focal BMC loss of a phantom vertebra with two known voids, and of the bundled L1.
+
+Run: ``python examples/03_focal_bmc_loss.py [outdir]``; writes the three maps
+(NIfTI), a summary (JSON) and a mid-body figure (PNG) for each.
+"""
+
+import sys
+import warnings
+
+import vertfem as vf
+
+
+def main(outdir: str = "example-03", spacing_mm: float = 0.5) -> dict:
+    # a 0.5 mm phantom with two 4 mm voids: where the focal measures are meant to work
+    spec = vf.PhantomSpec(trabecular_vbmd_mg_cm3=100.0, voids=((5.0, 3.0, 0.0, 2.0), (-8.0, -2.0, 2.0, 2.0)))
+    sim = vf.scan_phantom(spec, "smooth", spacing_mm=spacing_mm)
+    cal = vf.resolve_calibration("B40f")
+    res = vf.focal_bmc_loss(sim.scan, sim.labels.labels == 31, cal)
+    res.save(f"{outdir}/phantom")
+    s = res.summary()
+    print(f"phantom: IncptWidth {s['focal_incpt_width_mm_mean']:.2f} mm, focal BMD loss "
+          f"{s['focal_bmd_loss_fraction_mean']:.3f}, focal BMC loss {s['focal_bmc_loss_fraction_mm_mean']:.3f} "
+          f"(100 % × mm), void fraction {s['focal_void_fraction']:.2f}")
+    # the bundled CT has 3 mm voxels: the measure runs but is resolution-limited (and says so)
+    paths = vf.example_paths()
+    scan = vf.read_scan(paths["ct"])
+    l1 = vf.select_vertebra(scan, vf.read_labels(paths["labels"]), "L1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", vf.errors.ResolutionWarning)
+        real = vf.focal_bmc_loss(scan, l1.mask, cal)
+    real.save(f"{outdir}/L1")
+    print(f"bundled L1 (3 mm CT): focal BMC loss {real.summary()['focal_bmc_loss_fraction_mm_mean']:.2f}")
+    return s
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:2])
