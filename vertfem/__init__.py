@@ -46,12 +46,17 @@ from .solvers import (
 )
 from .analysis import VertebraAnalysis, analyze_vertebra
 from .focal import FocalOptions, FocalResult, focal_bmc_loss, focal_maps
-from . import errors, stats
+from .texture import TextureSettings, extract_features, texture_features
+from . import errors, stats, texture
 
 __all__ = [
     "__version__",
     "errors",
     "stats",
+    "texture",
+    "TextureSettings",
+    "extract_features",
+    "texture_features",
     "FocalOptions",
     "FocalResult",
     "focal_bmc_loss",

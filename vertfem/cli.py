@@ -154,6 +154,25 @@ def _cmd_focal(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _cmd_texture(args: argparse.Namespace, console: Console) -> int:
+    import pandas as pd
+
+    from .texture import texture_features
+
+    scan = read_scan(args.ct)
+    vert = select_vertebra(scan, read_labels(args.mask), args.vertebra, convention=args.convention,
+                           allow_cut=args.allow_cut)
+    vois = tuple(args.voi) if args.voi else None
+    feats = texture_features(scan, vert.mask, preset_name=args.preset, vois=vois, shell_mm=args.shell_mm,
+                             isolate=not args.whole_vertebra)
+    row = {"vertebra": vert.name, "label": vert.label, "preset": args.preset, "ct": str(args.ct), **feats}
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([row]).to_csv(out, index=False)
+    console.print(f"{vert.name}: {len(feats)} texture features ({args.preset}) → {out}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     paths = example_paths()
     console.print("[bold]vertfem demo[/bold]: bundled example CT (TotalSegmentator test data, 3 mm, treated as B40f)")
@@ -212,6 +231,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--whole-vertebra", action="store_true", help="use the whole vertebra, not the isolated body")
     p.add_argument("-o", "--output", required=True, help="output folder (maps .nii.gz, summary JSON, figure PNG)")
     p.set_defaults(func=_cmd_focal)
+
+    p = sub.add_parser("texture", help="texture/radiomics features (IBSI) of a vertebra's VOIs, one CSV row")
+    p.add_argument("ct")
+    p.add_argument("mask")
+    p.add_argument("--vertebra", default="L1")
+    p.add_argument("--convention", default="totalsegmentator", choices=sorted(CONVENTIONS))
+    p.add_argument("--kernel", default=None, help="recorded in the output only (features are computed on HU)")
+    p.add_argument("--allow-cut", action="store_true")
+    p.add_argument("--preset", default="goller2023", choices=["goller2023", "che2025", "ibsi"])
+    p.add_argument("--voi", action="append", choices=["body", "cortical", "cancellous"],
+                   help="VOI (repeatable); default the preset's")
+    p.add_argument("--shell-mm", type=float, default=2.0, help="cortical shell thickness, mm (default 2)")
+    p.add_argument("--whole-vertebra", action="store_true", help="use the whole vertebra, not the isolated body")
+    p.add_argument("-o", "--output", required=True, help="CSV file (one row)")
+    p.set_defaults(func=_cmd_texture)
 
     p = sub.add_parser("demo", help="run the main job on the bundled example CT")
     p.add_argument("--vertebra", default="L1")

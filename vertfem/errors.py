@@ -23,6 +23,7 @@ __all__ = [
     "MaterialLawError",
     "ConfigError",
     "EmptyROIError",
+    "VOITooSmallError",
     "MeshingError",
     "MaskTooSmallError",
     "NonManifoldSurfaceError",
@@ -99,6 +100,10 @@ class ConfigError(VertfemError, ValueError):
 
 class EmptyROIError(VertfemError, ValueError):
     """A region of interest is empty (e.g. after erosion)."""
+
+
+class VOITooSmallError(EmptyROIError):
+    """A volume of interest has fewer voxels than a method needs."""
 
 
 class MeshingError(VertfemError, RuntimeError):

@@ -96,6 +96,16 @@ def isolate_body(
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         raise EmptyMaskError("cannot isolate a vertebral body from an empty mask")
+    # distance maps over the whole CT are wasted work: run on the vertebra's bounding box
+    kji = np.argwhere(mask)
+    lo = np.maximum(kji.min(axis=0) - 2, 0)
+    hi = np.minimum(kji.max(axis=0) + 3, mask.shape)
+    if np.any(lo > 0) or np.any(hi < mask.shape):
+        box = tuple(slice(a, b) for a, b in zip(lo, hi))
+        out = np.zeros_like(mask)
+        out[box] = isolate_body(mask[box], geometry.cropped(lo[::-1], hi[::-1]), opening_mm=opening_mm,
+                                posterior_margin_mm=posterior_margin_mm)
+        return out
     dist = distance_inside_mm(mask, geometry)
     core = dist > opening_mm
     if not core.any():
