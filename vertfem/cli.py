@@ -173,6 +173,28 @@ def _cmd_texture(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _cmd_study(args: argparse.Namespace, console: Console) -> int:
+    from .study import load_study, run_study, study_status, write_report
+
+    study = load_study(args.study)
+    if args.action == "run":
+        r = run_study(study, workers=args.workers, scheduler=args.scheduler, cluster=args.cluster, force=args.force)
+        console.print(f"{study.name}: {r.done} done, {r.failed} failed, {r.skipped} already done "
+                      f"({r.backend}, {r.wall_s:.1f} s, {r.tasks_per_minute:.1f} tasks/min) → {study.output_dir}")
+        return 0 if r.failed == 0 else 3
+    if args.action == "status":
+        table = Table(title=f"{study.name}: tasks")
+        for col in ("measure", "done", "failed", "pending"):
+            table.add_column(col)
+        for m, c in study_status(study).items():
+            table.add_row(m, str(c["done"]), f"[red]{c['failed']}[/red]" if c["failed"] else "0", str(c["pending"]))
+        console.print(table)
+        return 0
+    path = write_report(study)
+    console.print(f"report → {path} (and report.html)")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     paths = example_paths()
     console.print("[bold]vertfem demo[/bold]: bundled example CT (TotalSegmentator test data, 3 mm, treated as B40f)")
@@ -247,6 +269,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="CSV file (one row)")
     p.set_defaults(func=_cmd_texture)
 
+    p = sub.add_parser("study", help="run, check or report a study defined in a YAML file")
+    p.add_argument("action", choices=["run", "status", "report"])
+    p.add_argument("study", help="study YAML file")
+    p.add_argument("--workers", type=int, default=None, help="parallel tasks (default: the study file's, 2)")
+    p.add_argument("--scheduler", default=None, help="dask scheduler address, e.g. tcp://host:8786")
+    p.add_argument("--cluster", default=None, choices=["local"], help="start a dask LocalCluster")
+    p.add_argument("--force", action="store_true", help="rerun tasks that are already done")
+    p.set_defaults(func=_cmd_study)
+
     p = sub.add_parser("demo", help="run the main job on the bundled example CT")
     p.add_argument("--vertebra", default="L1")
     p.add_argument("-o", "--output", default="vertfem-demo", help="output folder (default ./vertfem-demo)")
@@ -255,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 2 usage, 1 vertfem error)."""
+    """Run the CLI; returns the exit code (0 ok, 2 usage, 1 vertfem error, 3 a study finished with failed tasks)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

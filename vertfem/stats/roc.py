@@ -60,6 +60,9 @@ def roc_analysis(y, score, *, higher_is_positive: bool = True) -> dict:
     s = np.asarray(score, dtype=float) * (1.0 if higher_is_positive else -1.0)
     ok = np.isfinite(s) & np.isfinite(y)
     y, s = y[ok].astype(int), s[ok]
+    if min(y.sum(), len(y) - y.sum()) < 2:
+        raise ValueError(f"ROC needs at least 2 subjects in each outcome class, got {int(y.sum())} events "
+                         f"and {int(len(y) - y.sum())} non-events")
     auc, v10, v01 = _placements(y, s)
     m, n = len(v10), len(v01)
     var = v10.var(ddof=1) / m + v01.var(ddof=1) / n

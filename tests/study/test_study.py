@@ -1,0 +1,103 @@
+"""Studies: YAML validation with lines, per-task failures, resume, kill + rerun, dask = pool, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from vertfem.cli import main
+from vertfem.errors import ConfigError
+from vertfem.study import ResultStore, load_study, run_study, study_status, write_report
+
+
+def test_yaml_errors_name_key_and_line(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("name: x\ncohort: c.csv\nmeasures:\n  fe:\n    mesh_size_mm: -1\n    colour: red\n")
+    with pytest.raises(ConfigError) as e:
+        load_study(p)
+    msg = str(e.value)
+    assert "measures.fe.mesh_size_mm (line 5)" in msg and "measures.fe.colour (line 6)" in msg
+    p.write_text("name: x\ncohort: c.csv\nanalyses:\n  - {type: roc, measures: [a]}\n")
+    with pytest.raises(ConfigError, match=r"analyses.0 \(line 4\).*needs outcome"):
+        load_study(p)
+    p.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_study(p)
+    p.write_text("name: x\ncohort: c.csv\nmeasures: {texture: {preset: nope}}\n")
+    with pytest.raises(ConfigError, match="unknown texture preset"):
+        load_study(p)
+
+
+def test_run_records_failures_per_task_and_resumes(study_dir):
+    run = run_study(study_dir / "study.yaml", progress=False)
+    assert run.n_tasks == 6 * 3 + 3 * 3
+    store = ResultStore(study_dir / "out")
+    recs = {r["task_id"]: r for r in store.records()}
+    failed = {r["subject"]: r for r in recs.values() if r["status"] == "failed"}
+    assert set(failed) == {"BADCT", "BADVERT", "BADKERNEL"}
+    assert failed["BADCT"]["error_type"] == "ScanReadError" and "missing_ct" in failed["BADCT"]["ct"]
+    assert failed["BADVERT"]["error_type"] == "UnknownVertebraError"
+    assert failed["BADKERNEL"]["error_type"] == "UnknownKernelError"
+    assert run.done == 18 and run.failed == 9
+    table = pd.read_csv(study_dir / "out" / "results.csv")
+    assert len(table) == 6 and table["stiffness_N_per_mm"].notna().all()
+    # sharp kernel stiffer for every subject (Jiang 2023)
+    wide = table.pivot(index="subject", columns="kernel", values="stiffness_N_per_mm")
+    assert (wide["B70f"] > wide["B40f"]).all()
+    before = {p.name: p.stat().st_mtime_ns for p in (study_dir / "out" / "records").glob("[!.]*.json")}
+    # fix one bad row, rerun: finished tasks untouched, the fixed one retried and done, the others fail again
+    shutil.copy(study_dir / "data" / "S001_smooth_ct.nii.gz", study_dir / "data" / "missing_ct.nii.gz")
+    again = run_study(study_dir / "study.yaml", progress=False)
+    assert again.skipped == 18 and again.done == 3 and again.failed == 6
+    after = {p.name: p.stat().st_mtime_ns for p in (study_dir / "out" / "records").glob("[!.]*.json")}
+    assert all(after[n] == t for n, t in before.items() if json.loads(
+        (study_dir / "out" / "records" / n).read_text())["subject"] not in failed)
+    assert study_status(study_dir / "study.yaml")["fe"] == {"done": 7, "failed": 2, "pending": 0}
+    report = write_report(study_dir / "study.yaml")
+    text = report.read_text()
+    assert "## paired (paired)" in text and "UnknownKernelError" in text
+    assert (report.parent / "report.html").exists()
+    assert len(list((report.parent / "figures").glob("*.png"))) >= 4
+
+
+def test_killed_run_resumes_with_every_task_once(study_dir):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "vertfem.cli", "study", "run", str(study_dir / "study_nofe.yaml"), "--workers", "1"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    records = study_dir / "out_nofe" / "records"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(records.glob("[!.]*.json"))) < 3:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    first = {p.name: p.read_text() for p in records.glob("[!.]*.json")}
+    assert 3 <= len(first) < 18, "the run must be killed part-way"
+    assert main(["study", "run", str(study_dir / "study_nofe.yaml"), "--workers", "1"]) == 3  # 6 bad tasks
+    final = {p.name: json.loads(p.read_text()) for p in records.glob("[!.]*.json")}
+    assert len(final) == 9 * 2
+    for name, text in first.items():
+        if json.loads(text)["status"] == "done":
+            assert final[name] == json.loads(text), "a finished record was rewritten"
+    assert sum(r["status"] == "done" for r in final.values()) == 12
+
+
+def test_dask_local_cluster_and_process_pool_give_identical_tables(study_dir):
+    pool = run_study(study_dir / "study_nofe.yaml", workers=2, progress=False)
+    assert pool.backend == "local"
+    a = pd.read_csv(study_dir / "out_nofe" / "results.csv")
+    shutil.rmtree(study_dir / "out_nofe")
+    dask = run_study(study_dir / "study_nofe.yaml", workers=2, cluster="local", progress=False)
+    assert dask.backend == "dask" and dask.done == pool.done == 12
+    b = pd.read_csv(study_dir / "out_nofe" / "results.csv")
+    pd.testing.assert_frame_equal(a, b)
+    backends = {json.loads(p.read_text())["backend"] for p in (study_dir / "out_nofe" / "records").glob("[!.]*.json")}
+    assert backends == {"dask"}
