@@ -29,3 +29,8 @@ def test_example_03_focal(tmp_path):
     assert 0 < s["focal_void_fraction"] < 1
     assert (tmp_path / "phantom" / "focal_section.png").exists()
     assert (tmp_path / "L1" / "focal_bmc_loss.nii.gz").exists()
+
+
+def test_example_04_gallery(tmp_path):
+    shots = _load("04_gallery").main(str(tmp_path), mesh_size_mm=3.0)
+    assert len(shots) == 5 and all(p.stat().st_size > 10_000 for p in shots)

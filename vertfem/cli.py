@@ -195,6 +195,25 @@ def _cmd_study(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _cmd_view(args: argparse.Namespace, console: Console) -> int:
+    from . import viz
+
+    grid = viz.result_grid(args.result)
+    fields = viz.available_fields(grid)
+    # "von_mises" → "von_mises_MPa": a unique prefix is enough
+    matches = [args.field] if args.field in fields else [f for f in fields if f.startswith(args.field)]
+    if len(matches) != 1:
+        raise viz.UnknownFieldError(f"field {args.field!r} is not in {args.result}"
+                                    + (" (ambiguous)" if matches else "") + f"; available: {', '.join(fields)}")
+    field = matches[0]
+    out = viz.plot_field(grid, field, clip=args.clip, deformed_scale=args.deformed, screenshot=args.screenshot)
+    if args.screenshot:
+        console.print(f"{field} → {out}")
+    else:
+        out.show()
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     paths = example_paths()
     console.print("[bold]vertfem demo[/bold]: bundled example CT (TotalSegmentator test data, 3 mm, treated as B40f)")
@@ -277,6 +296,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cluster", default=None, choices=["local"], help="start a dask LocalCluster")
     p.add_argument("--force", action="store_true", help="rerun tasks that are already done")
     p.set_defaults(func=_cmd_study)
+
+    p = sub.add_parser("view", help="show a result (.vtu) coloured by a field; --screenshot renders to PNG")
+    p.add_argument("result", help="result.vtu written by analyze/save_result (or a mesh .vtu)")
+    p.add_argument("--field", default="von_mises_MPa", help="field name or unique prefix (default von_mises_MPa)")
+    p.add_argument("--clip", default=None, choices=["sagittal", "frontal", "axial"], help="cut through the frame")
+    p.add_argument("--deformed", type=float, default=0.0, help="draw the deformed shape, displacement × this")
+    p.add_argument("--screenshot", default=None, help="render off screen to this PNG instead of a window")
+    p.set_defaults(func=_cmd_view)
 
     p = sub.add_parser("demo", help="run the main job on the bundled example CT")
     p.add_argument("--vertebra", default="L1")
