@@ -101,3 +101,17 @@ def test_dask_local_cluster_and_process_pool_give_identical_tables(study_dir):
     pd.testing.assert_frame_equal(a, b)
     backends = {json.loads(p.read_text())["backend"] for p in (study_dir / "out_nofe" / "records").glob("[!.]*.json")}
     assert backends == {"dask"}
+
+
+def test_excel_cohort_and_missing_columns(study_dir):
+    from vertfem.study import load_cohort
+
+    df = pd.read_csv(study_dir / "cohort.csv")
+    df.to_excel(study_dir / "cohort.xlsx", index=False)
+    text = (study_dir / "study.yaml").read_text().replace("cohort: cohort.csv", "cohort: cohort.xlsx")
+    (study_dir / "excel.yaml").write_text(text)
+    got = load_cohort(load_study(study_dir / "excel.yaml"))
+    assert len(got) == len(df) and list(got["subject_id"]) == list(df["subject_id"].astype(str))
+    df.drop(columns=["mask"]).to_csv(study_dir / "cohort.csv", index=False)
+    with pytest.raises(ConfigError, match=r"lacks column\(s\) \['mask'\]"):
+        load_cohort(load_study(study_dir / "study.yaml"))
