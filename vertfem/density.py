@@ -18,12 +18,19 @@ from .errors import EmptyROIError
 from .geometry import ImageGeometry
 from .io import Scan
 
-__all__ = ["VBMDResult", "acr_class", "density_image", "erode_mm", "trabecular_vbmd"]
+__all__ = ["VBMDResult", "acr_class", "density_image", "erode_mm", "surface_depth_mm", "trabecular_vbmd"]
 
 
 def density_image(scan: Scan, calibration: KernelCalibration) -> np.ndarray:
     """Calibrated equivalent (ash) density in g/cm³ for every voxel."""
     return calibration.density_g_cm3(scan.hu).astype(np.float32)
+
+
+def surface_depth_mm(mask: np.ndarray, geometry: ImageGeometry) -> np.ndarray:
+    """Depth (mm) of each mask voxel centre below the mask surface, taken half a voxel outside the outermost centres."""
+    sampling = np.asarray(geometry.spacing_mm)[::-1]
+    edt = ndimage.distance_transform_edt(np.pad(mask, 1), sampling=sampling)[1:-1, 1:-1, 1:-1]
+    return edt - 0.5 * sampling.min()
 
 
 def erode_mm(mask: np.ndarray, geometry: ImageGeometry, distance_mm: float) -> np.ndarray:
@@ -35,9 +42,7 @@ def erode_mm(mask: np.ndarray, geometry: ImageGeometry, distance_mm: float) -> n
     """
     if distance_mm <= 0:
         return mask.copy()
-    sampling = np.asarray(geometry.spacing_mm)[::-1]
-    edt = ndimage.distance_transform_edt(np.pad(mask, 1), sampling=sampling)[1:-1, 1:-1, 1:-1]
-    return edt - 0.5 * sampling.min() >= distance_mm
+    return surface_depth_mm(mask, geometry) >= distance_mm
 
 
 def acr_class(vbmd_mg_cm3: float) -> str:

@@ -42,9 +42,10 @@ from scipy import ndimage
 
 from .calibration import KernelCalibration
 from .errors import ConfigError, EmptyROIError, ResolutionWarning
-from .geometry import ImageGeometry, resample_to_geometry
+from .density import surface_depth_mm
+from .geometry import ImageGeometry, mask_box, resample_to_geometry
 from .io import Scan, write_image
-from .meshing.body import distance_inside_mm, isolate_body
+from .meshing.body import isolate_body
 from .meshing.frame import vertebral_frame
 
 __all__ = [
@@ -504,15 +505,11 @@ def focal_bmc_loss(
     if not mask.any():
         raise EmptyROIError("the vertebra mask is empty; check the label and the mask/CT pairing")
     # work on the vertebra's bounding box: distance maps of the whole CT are wasted time
-    kji = np.argwhere(mask)
-    lo_k = np.maximum(kji.min(axis=0) - 2, 0)
-    hi_k = np.minimum(kji.max(axis=0) + 3, mask.shape)
-    box = tuple(slice(a, b) for a, b in zip(lo_k, hi_k))
-    g = g.cropped(lo_k[::-1], hi_k[::-1])
+    box, g = mask_box(mask, g, 2)
     mask = mask[box]
     ct = scan.hu[box]
     body = isolate_body(mask, g) if opts.isolate_body else mask
-    depth = distance_inside_mm(body, g) - 0.5 * min(g.spacing_mm)
+    depth = surface_depth_mm(body, g)
     hint = (f"the body eroded by {opts.erosion_mm:g} mm is empty (deepest point {depth.max():.1f} mm); "
             "use a smaller erosion_mm (e.g. 3) or a finer CT")
     coarse = depth >= opts.erosion_mm - max(g.spacing_mm)

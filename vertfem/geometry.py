@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-__all__ = ["ImageGeometry", "array_to_image", "resample_to_geometry"]
+__all__ = ["ImageGeometry", "array_to_image", "resample_to_geometry", "mask_box"]
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,25 @@ class ImageGeometry:
         hi = np.asarray(hi_ijk, dtype=int)
         origin = self.index_to_physical(lo[None, :].astype(float))[0]
         return ImageGeometry(tuple(hi - lo), tuple(origin), self.spacing_mm, self.direction)
+
+
+def mask_box(
+    mask: np.ndarray, geometry: ImageGeometry, margin_vox: int | np.ndarray = 0
+) -> tuple[tuple[slice, slice, slice], ImageGeometry]:
+    """Array slices and sub-grid of a mask's bounding box grown by ``margin_vox`` (int or per (k, j, i) axis).
+
+    Examples
+    --------
+    >>> g = ImageGeometry((10, 10, 10), (0, 0, 0), (1, 1, 1), (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    >>> m = np.zeros(g.shape, bool); m[4, 5, 6] = True
+    >>> box, sub = mask_box(m, g, 1)
+    >>> sub.size, sub.origin_mm
+    ((3, 3, 3), (5.0, 4.0, 3.0))
+    """
+    kji = np.argwhere(mask)
+    lo = np.maximum(kji.min(axis=0) - margin_vox, 0)
+    hi = np.minimum(kji.max(axis=0) + 1 + margin_vox, mask.shape)
+    return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi)), geometry.cropped(lo[::-1], hi[::-1])
 
 
 def array_to_image(array: np.ndarray, geometry: ImageGeometry) -> sitk.Image:

@@ -17,7 +17,8 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import EmptyMaskError, EmptyROIError
-from ..geometry import ImageGeometry
+from ..density import surface_depth_mm
+from ..geometry import ImageGeometry, mask_box
 from .frame import vertebral_frame
 
 __all__ = ["isolate_body", "cortical_split", "distance_inside_mm"]
@@ -97,14 +98,10 @@ def isolate_body(
     if not mask.any():
         raise EmptyMaskError("cannot isolate a vertebral body from an empty mask")
     # distance maps over the whole CT are wasted work: run on the vertebra's bounding box
-    kji = np.argwhere(mask)
-    lo = np.maximum(kji.min(axis=0) - 2, 0)
-    hi = np.minimum(kji.max(axis=0) + 3, mask.shape)
-    if np.any(lo > 0) or np.any(hi < mask.shape):
-        box = tuple(slice(a, b) for a, b in zip(lo, hi))
+    box, sub = mask_box(mask, geometry, 2)
+    if sub.size != geometry.size:
         out = np.zeros_like(mask)
-        out[box] = isolate_body(mask[box], geometry.cropped(lo[::-1], hi[::-1]), opening_mm=opening_mm,
-                                posterior_margin_mm=posterior_margin_mm)
+        out[box] = isolate_body(mask[box], sub, opening_mm=opening_mm, posterior_margin_mm=posterior_margin_mm)
         return out
     dist = distance_inside_mm(mask, geometry)
     core = dist > opening_mm
@@ -153,7 +150,7 @@ def cortical_split(
         When the core is empty (shell thicker than the body).
     """
     mask = np.asarray(mask, dtype=bool)
-    depth = distance_inside_mm(mask, geometry) - 0.5 * min(geometry.spacing_mm)
+    depth = surface_depth_mm(mask, geometry)
     core = mask & (depth >= shell_mm)
     if not core.any():
         raise EmptyROIError(f"a {shell_mm} mm cortical shell leaves no cancellous core; use a thinner shell")

@@ -10,7 +10,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..calibration import KernelCalibration
-from ..geometry import ImageGeometry
+from ..geometry import mask_box
 from ..io import Scan
 from ..materials import ASH_APP_RATIO, POISSON_RATIO, get_law, modulus_from_ash_density
 from ..selection import Vertebra
@@ -54,11 +54,8 @@ class MeshOptions(BaseModel):
 
 def _crop(scan: Scan, mask: np.ndarray, margin: int = 4):
     """HU, mask and grid cropped to the mask's box (plus margin), and the slices used."""
-    kji = np.argwhere(mask)
-    lo = np.maximum(kji.min(axis=0) - margin, 0)
-    hi = np.minimum(kji.max(axis=0) + 1 + margin, mask.shape)
-    sl = tuple(slice(a, b) for a, b in zip(lo, hi))
-    return scan.hu[sl], mask[sl], scan.geometry.cropped(lo[::-1], hi[::-1]), sl
+    sl, sub = mask_box(mask, scan.geometry, margin)
+    return scan.hu[sl], mask[sl], sub, sl
 
 
 def mesh_vertebra(

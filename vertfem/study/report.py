@@ -38,13 +38,13 @@ def write_report(study: Study | str | Path) -> Path:
     out = study.output_dir / "report"
     figdir = out / "figures"
     out.mkdir(parents=True, exist_ok=True)
-    table = ResultStore(study.output_dir).consolidate(load_cohort(study), study.columns)
+    store = ResultStore(study.output_dir)
+    table = store.consolidate(load_cohort(study), study.columns)
     status = study_status(study)
     results = run_analyses(study, table, figdir)
     md = [f"# {study.name}", "", f"Results table: {len(table)} rows (`../results.csv`).", "", "## Tasks", "",
           _md_table(pd.DataFrame([{"measure": m, **c} for m, c in status.items()]))]
-    fails = pd.read_csv(study.output_dir / "failures.csv") if (study.output_dir / "failures.csv").stat().st_size > 1 \
-        else pd.DataFrame()
+    fails = store.failures()
     if len(fails):
         md += ["", "### Failed tasks", "", _md_table(fails[["subject", "kernel", "vertebra", "measure", "error_type",
                                                              "error_message"]])]

@@ -68,8 +68,8 @@ def _file_log(outdir: Path) -> logging.Handler:
     return h
 
 
-def _pending(study: Study, store: ResultStore, force: bool) -> tuple[list[Task], int]:
-    tasks = make_tasks(study, load_cohort(study))
+def _pending(study: Study, cohort, store: ResultStore, force: bool) -> tuple[list[Task], int]:
+    tasks = make_tasks(study, cohort)
     if force:
         return tasks, 0
     status = store.status()
@@ -144,7 +144,8 @@ def run_study(
     handler = _file_log(outdir)
     backend = "dask" if (scheduler or cluster) else ("inline" if workers <= 1 else "local")
     try:
-        pending, skipped = _pending(study, store, force)
+        cohort = load_cohort(study)
+        pending, skipped = _pending(study, cohort, store, force)
         log.info("study %s: %d tasks pending, %d already done, backend %s, %d workers", study.name, len(pending),
                  skipped, backend, workers)
         it = (_iter_dask(pending, study, outdir, workers, scheduler, cluster) if backend == "dask"
@@ -167,7 +168,7 @@ def run_study(
                     log.warning("failed %s: %s: %s", task.task_id, rec.get("error_type"), rec.get("error_message"))
                 bar.update(job, advance=1, failed=failed)
         wall = time.perf_counter() - t0
-        store.consolidate(load_cohort(study), study.columns)
+        store.consolidate(cohort, study.columns)
         log.info("finished: %d done, %d failed, %d skipped in %.1f s", done, failed, skipped, wall)
         return StudyRun(len(pending) + skipped, skipped, done, failed, wall, task_time, backend)
     finally:

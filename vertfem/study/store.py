@@ -51,6 +51,13 @@ class ResultStore:
         """task_id → done/failed for every stored record."""
         return {r["task_id"]: r["status"] for r in self.records()}
 
+    def failures(self, records: list[dict[str, Any]] | None = None) -> pd.DataFrame:
+        """One row per failed task: what, where, which error."""
+        cols = ("task_id", "subject", "scan", "kernel", "vertebra", "measure", "error_type", "error_message", "ct",
+                "mask")
+        recs = self.records() if records is None else records
+        return pd.DataFrame([{k: r.get(k) for k in cols} for r in recs if r["status"] == "failed"], columns=cols)
+
     def consolidate(self, cohort: pd.DataFrame, columns) -> pd.DataFrame:
         """Wide results table: one row per (subject, scan, kernel, vertebra), cohort covariates joined.
 
@@ -70,9 +77,7 @@ class ResultStore:
             extra = [c for c in cov.columns if c not in table.columns or c == "row"]
             table = table.merge(cov[extra], on="row", how="left").drop(columns="row")
             table = table.sort_values(keys).reset_index(drop=True)
-        fails = pd.DataFrame([{k: r.get(k) for k in ("task_id", "subject", "scan", "kernel", "vertebra", "measure",
-                                                     "error_type", "error_message", "ct", "mask")}
-                              for r in recs if r["status"] == "failed"])
+        fails = self.failures(recs)
         table.to_csv(self.outdir / "results.csv", index=False)
         if len(table):
             table.to_parquet(self.outdir / "results.parquet", index=False)

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import ConfigError, FeatureWarning, NonFiniteHUError, VOITooSmallError
-from ..geometry import ImageGeometry
+from ..geometry import ImageGeometry, mask_box
 from . import filters
 from .cooccurrence import glcm_features
 from .firstorder import histogram_features, intensity_volume_features, local_intensity_features, statistical_features
@@ -138,12 +138,8 @@ def preset(name: str) -> tuple[TextureSettings, tuple[str, ...]]:
 
 
 def _crop(image, mask, geometry: ImageGeometry, margin_mm: float):
-    kji = np.argwhere(mask)
-    m = np.ceil(margin_mm / np.asarray(geometry.spacing_mm)[::-1]).astype(int)
-    lo = np.maximum(kji.min(axis=0) - m, 0)
-    hi = np.minimum(kji.max(axis=0) + 1 + m, mask.shape)
-    box = tuple(slice(a, b) for a, b in zip(lo, hi))
-    return image[box], mask[box], geometry.cropped(lo[::-1], hi[::-1])
+    box, sub = mask_box(mask, geometry, np.ceil(margin_mm / np.asarray(geometry.spacing_mm)[::-1]).astype(int))
+    return image[box], mask[box], sub
 
 
 def _needed_aggregations(s: TextureSettings) -> frozenset[str] | None:

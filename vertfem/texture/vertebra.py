@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..geometry import mask_box
 from ..io import Scan
 from ..meshing.body import cortical_split, isolate_body
 from .extract import TextureSettings, extract_features, preset, warn_nan_features
@@ -82,13 +83,9 @@ def texture_features(
     g = scan.geometry
     mask = np.asarray(mask, bool)
     body = isolate_body(mask, g) if isolate else mask
-    kji = np.argwhere(body)
-    margin = np.ceil((settings.filters.margin_mm(settings.resample_mm or max(g.spacing_mm)) + 2 * max(g.spacing_mm))
-                     / np.asarray(g.spacing_mm)[::-1]).astype(int)
-    lo = np.maximum(kji.min(axis=0) - margin, 0)
-    hi = np.minimum(kji.max(axis=0) + 1 + margin, mask.shape)
-    box = tuple(slice(a, b) for a, b in zip(lo, hi))
-    img, body, geom = scan.hu[box].astype(np.float64), body[box], g.cropped(lo[::-1], hi[::-1])
+    margin_mm = settings.filters.margin_mm(settings.resample_mm or max(g.spacing_mm)) + 2 * max(g.spacing_mm)
+    box, geom = mask_box(body, g, np.ceil(margin_mm / np.asarray(g.spacing_mm)[::-1]).astype(int))
+    img, body = scan.hu[box].astype(np.float64), body[box]
     if settings.resample_mm is not None:
         img, body, geom = resample_isotropic(img, body, geom, settings.resample_mm,
                                              interpolation=settings.interpolation)
