@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from solvers.conftest import box_vertebra
+from helpers import box_vertebra
 from vertfem import viz
 from vertfem.cli import main
 from vertfem.meshing import write_mesh

@@ -7,7 +7,7 @@ from vertfem.meshing.tet10 import EDGES
 from vertfem.solvers.assembly import BlockPattern, assemble_stiffness
 from vertfem.solvers.linear import rigid_body_modes
 
-from .conftest import box_vertebra
+from helpers import box_vertebra
 
 
 def _skfem_permutation(nodes, elements):

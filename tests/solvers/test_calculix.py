@@ -7,9 +7,10 @@ from ccx import ccx_or_skip
 from vertfem.calibration import default_registry
 from vertfem.ctsim import simulate_ct
 from vertfem.meshing import mesh_vertebra
+from vertfem.meshing.caps import add_caps
 from vertfem.phantom import PhantomSpec, render_phantom
 from vertfem.selection import select_vertebra
-from vertfem.solvers import SolveOptions, anterior_wedge, axial_compression, solve_load_case
+from vertfem.solvers import SolveOptions, anterior_wedge, axial_compression, combined, lateral_wedge, solve_load_case
 from vertfem.solvers.calculix import run_calculix, write_calculix_deck
 
 
@@ -21,12 +22,23 @@ def hetero_mesh():
     return mesh_vertebra(ct.scan, v, default_registry()["B70f"], mesh_size_mm=3.0)
 
 
-@pytest.mark.parametrize("case", ["axial", "wedge"])
-def test_reaction_force_matches_calculix(hetero_mesh, case, tmp_path):
+CASES = {
+    "axial": lambda h: axial_compression(h),
+    "wedge": lambda h: anterior_wedge(1.0),
+    "lateral": lambda h: lateral_wedge(1.0),
+    "combined": lambda h: combined(h),
+}
+
+
+@pytest.mark.parametrize(
+    "case, caps", [("axial", False), ("wedge", False), ("axial", True), ("wedge", True), ("lateral", True), ("combined", True)]
+)
+def test_reaction_force_matches_calculix(hetero_mesh, case, caps, tmp_path):
+    """Within 0.5 % of the reaction (issue 4); with PMMA caps for every built-in load case."""
     exe = ccx_or_skip()
-    mesh = hetero_mesh
+    mesh = add_caps(hetero_mesh, 4.0, 2500.0) if caps else hetero_mesh
     assert np.ptp(mesh.E_MPa) > 0.5 * mesh.E_MPa.mean()  # really heterogeneous
-    lc = axial_compression(mesh.height_mm) if case == "axial" else anterior_wedge(1.0)
+    lc = CASES[case](mesh.height_mm)
     ours = solve_load_case(mesh, lc, SolveOptions(nodal_fields=False))
     deck, names = write_calculix_deck(mesh, lc, tmp_path / "job.inp")
     totals = run_calculix(deck, ccx=exe)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers import flip_axis
+from helpers import box_vertebra, flip_axis
 from vertfem.calibration import default_registry
 from vertfem.ctsim import simulate_ct
 from vertfem.errors import BoundaryConditionError, MissingMaterialError, SolverError, UnderConstrainedError
@@ -23,7 +23,6 @@ from vertfem.solvers import (
 )
 from vertfem.solvers.linear import solve_spd
 
-from .conftest import box_vertebra
 
 FAST = SolveOptions(nodal_fields=False)
 SPEC = PhantomSpec(texture=False, width_mm=32, depth_mm=26, height_mm=22, trabecular_vbmd_mg_cm3=130)

@@ -9,7 +9,7 @@ from vertfem.solvers import Displacement, Force, LoadCase, Selector, SolveOption
 from vertfem.solvers.assembly import assemble_stiffness
 from vertfem.solvers.linear import solve_spd
 
-from .conftest import box_vertebra
+from helpers import box_vertebra
 
 
 def test_patch_test_on_distorted_mesh_reproduces_linear_field():

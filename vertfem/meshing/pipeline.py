@@ -15,6 +15,7 @@ from ..io import Scan
 from ..materials import ASH_APP_RATIO, POISSON_RATIO, get_law, modulus_from_ash_density
 from ..selection import Vertebra
 from .body import cortical_split, isolate_body
+from .caps import add_caps
 from .endplates import endplates
 from .frame import VertebralFrame, vertebral_frame
 from .mapping import map_element_materials, sample_image
@@ -49,6 +50,10 @@ class MeshOptions(BaseModel):
     cortical_E_MPa: float | None = Field(None, gt=0, description="fixed modulus of cortical elements")
     cortical_law: str | None = Field(None, description="separate law for cortical elements")
     endplate_angle_deg: float = Field(45.0, gt=0, lt=90)
+    cap_thickness_mm: float | None = Field(
+        None, gt=0, description="embed both endplates in virtual PMMA caps this thick beyond the endplate, mm"
+    )
+    cap_modulus_MPa: float = Field(2500.0, gt=0, description="Young's modulus of the virtual PMMA caps, MPa")
     optimize_netgen: bool = False
 
 
@@ -86,7 +91,10 @@ def mesh_vertebra(
     -------
     VertebraMesh
         With ``node_sets`` ``superior``, ``inferior``, ``surface`` and
-        ``info["timings_s"]`` per stage.
+        ``info["timings_s"]`` per stage. With ``cap_thickness_mm`` set,
+        ``superior``/``inferior`` are the flat faces of the PMMA caps and the
+        bone's endplates are ``superior_endplate``/``inferior_endplate``
+        (:func:`~vertfem.meshing.caps.add_caps`).
 
     Examples
     --------
@@ -161,9 +169,14 @@ def mesh_vertebra(
         "vertebra": getattr(vertebra, "name", None),
         "timings_s": timings,
     }
-    log.info("meshed %s: %d TET10, %d nodes, %d clamped", info["vertebra"], len(e), len(tet.nodes_mm), n_clamped)
-    return VertebraMesh(
+    mesh = VertebraMesh(
         nodes_mm=tet.nodes_mm, elements=tet.elements, E_MPa=e, rho_ash_g_cm3=mats.rho_ash_g_cm3,
         rho_app_g_cm3=mats.rho_app_g_cm3, region=region, node_sets=sets, frame=frame, height_mm=height,
         poisson_ratio=opts.poisson_ratio, quality=tet.quality, info=info,
     )
+    if opts.cap_thickness_mm is not None:
+        t = time.perf_counter()
+        mesh = add_caps(mesh, opts.cap_thickness_mm, opts.cap_modulus_MPa, max_angle_deg=opts.endplate_angle_deg)
+        timings["caps"] = time.perf_counter() - t
+    log.info("meshed %s: %d TET10, %d nodes, %d clamped", info["vertebra"], mesh.n_elements, mesh.n_nodes, n_clamped)
+    return mesh

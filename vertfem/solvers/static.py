@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
 from ..errors import BoundaryConditionError, UnderConstrainedError
-from ..meshing.model import VertebraMesh, boundary_faces
+from ..meshing.model import REGIONS, VertebraMesh, boundary_faces
 from .assembly import assemble_stiffness, surface_traction_loads
 from .fields import element_fields, project_to_nodes
 from .linear import rigid_body_modes, solve_spd
@@ -121,11 +121,13 @@ def _check_constrained(local_mm: np.ndarray, dofs: np.ndarray, name: str) -> Non
         )
 
 
-def _strengths(k: float | None, f_axial: float, height: float, fields: dict, opts: SolveOptions) -> dict[str, float]:
+def _strengths(
+    k: float | None, f_axial: float, height: float, fields: dict, bone: np.ndarray, opts: SolveOptions
+) -> dict[str, float]:
     out: dict[str, float] = {}
     if k is not None:
         out[f"apparent_strain_{opts.strength_strain:g}"] = k * opts.strength_strain * height
-    eff, vol = fields["effective_strain"], fields["volume_mm3"]
+    eff, vol = fields["effective_strain"][bone], fields["volume_mm3"][bone]
     order = np.argsort(eff)[::-1]
     cum = np.cumsum(vol[order]) / vol.sum()
     pos = min(int(np.searchsorted(cum, opts.pistoia_volume_fraction)), len(order) - 1)
@@ -200,7 +202,8 @@ def solve_load_case(mesh: VertebraMesh, load_case: LoadCase, options: SolveOptio
     f_axial = reactions[load_case.loaded].force_N[2] if load_case.loaded in reactions else 0.0
     if load_case.axial_displacement_mm:
         stiffness = float(f_axial / load_case.axial_displacement_mm)
-    strengths = _strengths(stiffness, f_axial, height, fields, opts)
+    bone = mesh.region != REGIONS["cap"]
+    strengths = _strengths(stiffness, f_axial, height, fields, bone, opts)
     key = f"apparent_strain_{opts.strength_strain:g}" if opts.strength == "apparent_strain" else "pistoia"
     nodal = {"displacement_mm": u3 @ rot.T}
     if opts.nodal_fields:
@@ -211,7 +214,7 @@ def solve_load_case(mesh: VertebraMesh, load_case: LoadCase, options: SolveOptio
         nodal["stress_MPa"] = proj[:, :6]
         nodal["strain"] = proj[:, 6:]
     timings["postprocess"] = time.perf_counter() - t
-    vol = float(fields["volume_mm3"].sum())
+    vol = float(fields["volume_mm3"][bone].sum())
     fields = {k_: v for k_, v in fields.items() if not k_.startswith("qp_")}
     provenance = {
         "vertfem": __version__,
