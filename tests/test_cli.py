@@ -1,5 +1,7 @@
 import json
 
+import numpy as np
+
 from helpers import shared_path
 from vertfem.cli import main
 
@@ -45,3 +47,19 @@ def test_mesh_command_writes_vtu_and_deck(tmp_path):
     m = read_mesh(out)
     assert m.n_elements > 1000 and (m.E_MPa > 0).all()
     assert "*ELEMENT, TYPE=C3D10" in (tmp_path / "l2.inp").read_text()
+
+
+def test_mesh_command_with_pmma_caps(tmp_path, capsys):
+    from vertfem.data import example_paths
+    from vertfem.meshing import REGIONS, read_mesh
+
+    p = example_paths()
+    out = tmp_path / "l2.vtu"
+    rc = main(["mesh", str(p["ct"]), str(p["labels"]), "--vertebra", "L2", "--kernel", "B40f", "--mesh-size", "3",
+               "--cap-thickness-mm", "5", "--cap-modulus-mpa", "3000", "-o", str(out)])
+    assert rc == 0
+    assert "in PMMA caps" in capsys.readouterr().out
+    m = read_mesh(out)
+    cap = m.region == REGIONS["cap"]
+    assert cap.sum() > 100 and np.all(m.E_MPa[cap] == 3000.0)
+    assert {"superior_endplate", "inferior_endplate", "superior_cap"} <= set(m.node_sets)

@@ -91,17 +91,32 @@ def _cmd_vbmd(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _add_mesh_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mesh-size", type=float, default=2.0, help="target element edge, mm (default 2)")
+    p.add_argument("--flat-cut-mm", type=float, default=None, help="cut flat loading faces this far inside, mm")
+    p.add_argument("--cap-thickness-mm", type=float, default=None,
+                   help="embed the endplates in virtual PMMA caps this thick beyond the endplate, mm")
+    p.add_argument("--cap-modulus-mpa", type=float, default=2500.0, help="PMMA cap modulus, MPa (default 2500)")
+
+
+def _mesh_options(args: argparse.Namespace, **extra):
+    from .meshing import MeshOptions
+
+    return MeshOptions(mesh_size_mm=args.mesh_size, flat_cut_mm=args.flat_cut_mm, cap_thickness_mm=args.cap_thickness_mm,
+                       cap_modulus_MPa=args.cap_modulus_mpa, **extra)
+
+
 def _cmd_mesh(args: argparse.Namespace, console: Console) -> int:
-    from .meshing import MeshOptions, mesh_vertebra, write_abaqus, write_mesh
+    from .meshing import mesh_vertebra, write_abaqus, write_mesh
 
     scan, cal, vert = _inputs(args)
-    opts = MeshOptions(mesh_size_mm=args.mesh_size, law=args.law, isolate_body=not args.whole_vertebra,
-                       flat_cut_mm=args.flat_cut_mm)
-    mesh = mesh_vertebra(scan, vert, cal, opts)
+    mesh = mesh_vertebra(scan, vert, cal, _mesh_options(args, law=args.law, isolate_body=not args.whole_vertebra))
     out = write_mesh(mesh, args.output)
     q = mesh.quality
+    n_cap = mesh.n_elements - q.n_elements
     console.print(
-        f"{vert.name}: {q.n_elements} TET10, {q.n_nodes} nodes, volume {q.volume_mm3:.0f} mm³, "
+        f"{vert.name}: {mesh.n_elements} TET10" + (f" ({n_cap} in PMMA caps)" if n_cap else "")
+        + f", {mesh.n_nodes} nodes, bone volume {q.volume_mm3:.0f} mm³, "
         f"min/mean scaled Jacobian {q.min_scaled_jacobian:.3f}/{q.mean_scaled_jacobian:.3f}, "
         f"height {mesh.height_mm:.1f} mm, {mesh.info['n_clamped']} clamped → {out}"
     )
@@ -113,13 +128,12 @@ def _cmd_mesh(args: argparse.Namespace, console: Console) -> int:
 
 def _cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     from .analysis import analyze_vertebra
-    from .meshing import MeshOptions
     from .solvers import SolveOptions
 
     registry = load_calibrations(args.calibration) if args.calibration else None
     res = analyze_vertebra(
         args.ct, args.mask, args.vertebra, kernel=args.kernel, registry=registry, convention=args.convention,
-        load_case=args.load_case, mesh_options=MeshOptions(mesh_size_mm=args.mesh_size),
+        load_case=args.load_case, mesh_options=_mesh_options(args),
         solve_options=SolveOptions(solver=args.solver), allow_cut=args.allow_cut, outdir=args.output,
     )
     row = res.row()
@@ -244,10 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("mesh", help="mesh a vertebra into mapped TET10 elements (VTU/XDMF, optional .inp)")
     _add_input_args(p)
-    p.add_argument("--mesh-size", type=float, default=2.0, help="target element edge, mm (default 2)")
+    _add_mesh_args(p)
     p.add_argument("--law", default="morgan2003-vertebra", help="density-modulus law")
     p.add_argument("--whole-vertebra", action="store_true", help="keep the posterior elements")
-    p.add_argument("--flat-cut-mm", type=float, default=None, help="cut flat loading faces this far inside, mm")
     p.add_argument("--abaqus", default=None, help="also write an Abaqus/CalculiX deck here")
     p.add_argument("-o", "--output", required=True, help="mesh file (.vtu or .xdmf)")
     p.set_defaults(func=_cmd_mesh)
@@ -256,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_args(p)
     p.add_argument("--load-case", default="axial_compression",
                    choices=["axial_compression", "anterior_wedge", "lateral_wedge", "combined"])
-    p.add_argument("--mesh-size", type=float, default=2.0, help="target element edge, mm (default 2)")
+    _add_mesh_args(p)
     p.add_argument("--solver", default="auto", choices=["auto", "pardiso", "cholmod", "cg-amg", "cg-jacobi", "superlu"])
     p.add_argument("-o", "--output", required=True, help="output folder (result.json, result.vtu, summary.json)")
     p.set_defaults(func=_cmd_analyze)
