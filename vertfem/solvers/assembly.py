@@ -2,27 +2,32 @@
 
 scikit-fem's generic ``asm`` of vector P2 elasticity is exact but slow at the
 size of a vertebra model (SCIENCE §6: 7.7 s and 0.9 GB for 15.7 k TET10),
-so the element kernel here is vectorised over elements: shape-function
-gradients per element and quadrature point, then one ``einsum`` per chunk.
-It builds the same matrix as ``skfem.asm(linear_elasticity, ...)`` (checked
-in the tests to round-off after renumbering the DOFs).
+so the element kernel here is vectorised over elements. For straight-sided
+(affine) TET10 — what :mod:`vertfem.meshing` produces — the Jacobian is
+constant per element and every element matrix is a fixed linear combination
+of the products ``det J · J⁻¹ ⊗ J⁻¹``: one (100 × 9) @ (9 × 9·m) matrix
+product with precomputed reference integrals builds them all. Curved
+elements take the general path (gradients per quadrature point, batched
+BLAS products). Both build the same matrix as
+``skfem.asm(linear_elasticity, ...)`` (checked in the tests to round-off
+after renumbering the DOFs).
 
 DOF numbering is node-major: ``dof = 3 * node + component``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.sparse as sp
 
-from ..meshing.tet10 import jacobians, quadrature, shape_functions, shape_gradients_ref
+from ..meshing.tet10 import EDGES, jacobians, quadrature, shape_functions, shape_gradients_ref
+from .pattern import BlockPattern
 
 __all__ = [
     "lame",
     "BlockPattern",
     "element_gradients",
+    "is_affine",
     "assemble_stiffness",
     "assemble_mass",
     "assemble_body_force",
@@ -91,37 +96,43 @@ def _element_matrices(grad: np.ndarray, wdet: np.ndarray, lam: np.ndarray, mu: n
     return k
 
 
-@dataclass(frozen=True, eq=False)
-class BlockPattern:
-    """Sparsity pattern of a mesh in 3x3 node blocks, reusable across assemblies.
+def is_affine(nodes: np.ndarray, elements: np.ndarray, rtol: float = 1e-9) -> bool:
+    """Whether every TET10 is straight-sided (mid-side nodes at the edge midpoints)."""
+    x = nodes[elements]
+    mid = 0.5 * (x[:, EDGES[:, 0]] + x[:, EDGES[:, 1]])
+    scale = np.ptp(nodes, axis=0).max() if len(nodes) else 1.0
+    return bool(np.abs(x[:, 4:] - mid).max(initial=0.0) <= rtol * scale)
 
-    ``dest`` maps every entry of the element matrices ``(m, 30, 30)`` to its
-    slot in the BSR data, so assembly is one ``bincount``.
+
+def _reference_gradient_integrals() -> np.ndarray:
+    """``R[(a, b), (k, l)] = ∫ ∂N_a/∂ξ_k ∂N_b/∂ξ_l dξ`` over the reference tetrahedron, (100, 9)."""
+    xi, w = quadrature(2)  # gradients are linear: the integrand is quadratic
+    g = shape_gradients_ref(xi)
+    return np.einsum("q,qak,qbl->abkl", w, g, g).reshape(100, 9)
+
+
+_R_REF = _reference_gradient_integrals()
+
+
+def _affine_element_matrices(nodes: np.ndarray, elements: np.ndarray, lam: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Element stiffness matrices ``(e, 30, 30)`` of straight-sided TET10.
+
+    With ``G = J⁻¹`` constant, ``∫ ∂_i N_a ∂_j N_b dV = det J · Σ_kl G[k, i] G[l, j] R[a, b, k, l]``
+    and ``K[a i, b j] = λ ∫∂_i N_a ∂_j N_b + μ ∫∂_j N_a ∂_i N_b + μ δ_ij ∫∇N_a·∇N_b``,
+    so ``K[a i, b j] = Σ_kl R[a, b, k, l] D[k, l, i, j]`` with a small per-element
+    ``D`` — one matrix product for all elements.
     """
-
-    n_nodes: int
-    n_pairs: int
-    indptr: np.ndarray
-    indices: np.ndarray
-    dest: np.ndarray
-
-    @classmethod
-    def of(cls, elements: np.ndarray, n_nodes: int) -> "BlockPattern":
-        m = len(elements)
-        rows = np.repeat(elements, 10, axis=1).ravel().astype(np.int64)
-        cols = np.tile(elements, (1, 10)).ravel().astype(np.int64)
-        uniq, inv = np.unique(rows * n_nodes + cols, return_inverse=True)
-        indptr = np.searchsorted(uniq // n_nodes, np.arange(n_nodes + 1))
-        inv = inv.reshape(m, 10, 1, 10, 1)
-        ij = (3 * np.arange(3)[:, None] + np.arange(3)[None, :]).reshape(1, 1, 3, 1, 3)
-        dest = (inv * 9 + ij).reshape(-1)
-        return cls(n_nodes, len(uniq), indptr, (uniq % n_nodes).astype(np.int32), dest)
-
-    def assemble(self, element_matrices: np.ndarray) -> sp.csr_matrix:
-        """Sum element matrices ``(m, 30, 30)`` into a CSR matrix (3n × 3n)."""
-        data = np.bincount(self.dest, weights=element_matrices.reshape(-1), minlength=9 * self.n_pairs)
-        n = 3 * self.n_nodes
-        return sp.bsr_matrix((data.reshape(-1, 3, 3), self.indices, self.indptr), shape=(n, n)).tocsr()
+    m = len(elements)
+    x = nodes[elements[:, :4]]
+    jac = (x[:, 1:] - x[:, :1]).transpose(0, 2, 1)  # J[i, k] = ∂x_i/∂ξ_k
+    det = np.linalg.det(jac)
+    g = np.linalg.inv(jac)  # G[k, i] = ∂ξ_k/∂x_i
+    gg = np.einsum("eki,elj->klije", g, g)  # (k, l, i, j, e)
+    d = lam * gg + mu * gg.transpose(0, 1, 3, 2, 4)
+    d[:, :, [0, 1, 2], [0, 1, 2], :] += (mu * np.einsum("ekm,elm->kle", g, g))[:, :, None, :]
+    d *= det
+    k = (_R_REF @ d.reshape(9, 9 * m)).reshape(10, 10, 3, 3, m)  # (a, b, i, j, e)
+    return np.ascontiguousarray(k.transpose(4, 0, 2, 1, 3)).reshape(m, 30, 30)
 
 
 def assemble_stiffness(
@@ -149,10 +160,14 @@ def assemble_stiffness(
     """
     lam, mu = lame(np.broadcast_to(E_MPa, (len(elements),)), np.broadcast_to(nu, (len(elements),)))
     ke = np.empty((len(elements), 30, 30))
+    affine = is_affine(nodes, elements)
     for s in range(0, len(elements), _CHUNK):
         e = slice(s, s + _CHUNK)
-        grad, wdet = element_gradients(nodes, elements[e])
-        ke[e] = _element_matrices(grad, wdet, lam[e], mu[e])
+        if affine:
+            ke[e] = _affine_element_matrices(nodes, elements[e], lam[e], mu[e])
+        else:
+            grad, wdet = element_gradients(nodes, elements[e])
+            ke[e] = _element_matrices(grad, wdet, lam[e], mu[e])
     return (pattern or BlockPattern.of(elements, len(nodes))).assemble(ke)
 
 

@@ -1,0 +1,150 @@
+"""Sparsity pattern of a TET10 vector problem and the scatter of element matrices into CSR.
+
+The pattern is built per node (3 × 3 blocks) and laid out directly as the
+scalar CSR matrix SciPy and PARDISO use, so assembly is one pass that adds
+each element matrix entry into its CSR slot — no COO triplets, no sort of
+25 M entries, no BSR → CSR conversion. numba, because the row-wise merge of
+neighbour lists and the scatter are loops that NumPy can only express
+through a global sort (three times slower on the bundled L1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["BlockPattern"]
+
+
+@numba.njit(cache=True)
+def _node_blocks(elements: np.ndarray, n_nodes: int):
+    """Sorted neighbour lists of every node (block rows) and each element pair's block rank."""
+    m, nen = elements.shape
+    count = np.zeros(n_nodes + 1, np.int64)
+    for e in range(m):
+        for a in range(nen):
+            count[elements[e, a] + 1] += 1
+    for i in range(n_nodes):
+        count[i + 1] += count[i]
+    node_elems = np.empty(count[n_nodes], np.int64)
+    fill = count[:-1].copy()
+    for e in range(m):
+        for a in range(nen):
+            v = elements[e, a]
+            node_elems[fill[v]] = e
+            fill[v] += 1
+    mark = np.full(n_nodes, -1, np.int64)
+    bptr = np.zeros(n_nodes + 1, np.int64)
+    buf = np.empty(n_nodes, np.int64)
+    cols = np.empty(count[n_nodes] * nen, np.int64)  # upper bound, trimmed below
+    for v in range(n_nodes):
+        k = 0
+        for t in range(count[v], count[v + 1]):
+            e = node_elems[t]
+            for a in range(nen):
+                w = elements[e, a]
+                if mark[w] != v:
+                    mark[w] = v
+                    buf[k] = w
+                    k += 1
+        row = np.sort(buf[:k])
+        cols[bptr[v]:bptr[v] + k] = row
+        bptr[v + 1] = bptr[v] + k
+    cols = cols[: bptr[n_nodes]]
+    rank = np.empty((m, nen, nen), np.int64)
+    for e in range(m):
+        for a in range(nen):
+            r = elements[e, a]
+            lo = bptr[r]
+            seg = cols[lo:bptr[r + 1]]
+            for b in range(nen):
+                rank[e, a, b] = np.searchsorted(seg, elements[e, b])
+    return bptr, cols, rank
+
+
+@numba.njit(cache=True)
+def _csr_structure(bptr: np.ndarray, bcols: np.ndarray):
+    n = len(bptr) - 1
+    indptr = np.empty(3 * n + 1, np.int64)
+    indices = np.empty(9 * bptr[n], np.int32)
+    indptr[0] = 0
+    for v in range(n):
+        lo, hi = bptr[v], bptr[v + 1]
+        width = 3 * (hi - lo)
+        for i in range(3):
+            r = 3 * v + i
+            start = 9 * lo + i * width
+            indptr[r + 1] = start + width
+            for q in range(hi - lo):
+                for j in range(3):
+                    indices[start + 3 * q + j] = 3 * bcols[lo + q] + j
+    return indptr, indices
+
+
+@numba.njit(cache=True)
+def _scatter(ke: np.ndarray, elements: np.ndarray, rank: np.ndarray, bptr: np.ndarray, nnz: int) -> np.ndarray:
+    data = np.zeros(nnz)
+    m, nen = elements.shape
+    for e in range(m):
+        for a in range(nen):
+            r = elements[e, a]
+            lo = bptr[r]
+            width = 3 * (bptr[r + 1] - lo)
+            for b in range(nen):
+                base = 9 * lo + 3 * rank[e, a, b]
+                for i in range(3):
+                    off = base + i * width
+                    for j in range(3):
+                        data[off + j] += ke[e, 3 * a + i, 3 * b + j]
+    return data
+
+
+@dataclass(frozen=True, eq=False)
+class BlockPattern:
+    """Sparsity pattern of a mesh's vector stiffness matrix, reusable across assemblies.
+
+    Attributes
+    ----------
+    n_nodes : int
+    indptr, indices : ndarray
+        Scalar CSR structure (3n × 3n, node-major DOFs, sorted columns).
+    elements : ndarray (m, k)
+    bptr : ndarray (n + 1,)
+        Block-row pointers (neighbour counts per node).
+    rank : ndarray (m, k, k)
+        Position of node ``b`` among the neighbours of node ``a`` of each element.
+
+    Examples
+    --------
+    >>> pattern = BlockPattern.of(mesh.elements, mesh.n_nodes)  # doctest: +SKIP
+    >>> k1 = assemble_stiffness(x, mesh.elements, E1, 0.3, pattern=pattern)  # doctest: +SKIP
+    """
+
+    n_nodes: int
+    indptr: np.ndarray
+    indices: np.ndarray
+    elements: np.ndarray
+    bptr: np.ndarray
+    rank: np.ndarray
+
+    @classmethod
+    def of(cls, elements: np.ndarray, n_nodes: int) -> "BlockPattern":
+        el = np.ascontiguousarray(elements, dtype=np.int64)
+        bptr, bcols, rank = _node_blocks(el, int(n_nodes))
+        indptr, indices = _csr_structure(bptr, bcols)
+        return cls(int(n_nodes), indptr, indices, el, bptr, rank)
+
+    @property
+    def nnz(self) -> int:
+        return int(self.indptr[-1])
+
+    def assemble(self, element_matrices: np.ndarray) -> sp.csr_matrix:
+        """Sum element matrices ``(m, 3k, 3k)`` (DOF order node, component) into a CSR matrix."""
+        data = _scatter(np.ascontiguousarray(element_matrices), self.elements, self.rank, self.bptr, self.nnz)
+        n = 3 * self.n_nodes
+        out = sp.csr_matrix((data, self.indices, self.indptr), shape=(n, n))
+        out.has_sorted_indices = True
+        return out
