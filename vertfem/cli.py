@@ -14,6 +14,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
 from rich.console import Console
 from rich.table import Table
@@ -26,6 +27,7 @@ from .errors import VertfemError
 from .io import read_labels, read_scan
 from .labels import CONVENTIONS
 from .selection import list_vertebrae, select_vertebra
+from .solvers.linear import SolverName
 
 __all__ = ["main"]
 
@@ -270,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--load-case", default="axial_compression",
                    choices=["axial_compression", "anterior_wedge", "lateral_wedge", "combined"])
     _add_mesh_args(p)
-    p.add_argument("--solver", default="auto", choices=["auto", "pardiso", "cholmod", "cg-amg", "cg-jacobi", "superlu"])
+    p.add_argument("--solver", default="auto", choices=list(get_args(SolverName)))
     p.add_argument("-o", "--output", required=True, help="output folder (result.json, result.vtu, summary.json)")
     p.set_defaults(func=_cmd_analyze)
 

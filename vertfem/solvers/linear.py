@@ -7,6 +7,13 @@ OpenBLAS 8 s; Jacobi-PCG 3.7 s at rtol 1e-8; SciPy SuperLU ~250 s and 2.7 GB
 (direct solving is practical to ~0.5 M DOF in memory here) and
 preconditioned CG beyond, with pyamg smoothed aggregation when available
 (rigid-body modes as near-null space) and Jacobi otherwise.
+
+PARDISO factorises in single precision by default and recovers double
+precision with a few preconditioned CG steps (:mod:`.pardiso`; 1.8× faster on
+the bundled L1, same residual); ``precision="double"`` factorises in double.
+The AMG settings (node-blocked matrix, symmetric strength θ = 0.05, no
+candidate smoothing, one forward/backward Gauss–Seidel sweep) were tuned on
+the bundled L1: 7 s instead of 17.7 s with pyamg's defaults.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..errors import SolverError
+from .pardiso import PardisoCholesky, mixed_precision_solve
 
 __all__ = ["SolverInfo", "solve_spd", "available_solvers", "rigid_body_modes"]
 
@@ -68,30 +76,26 @@ def rigid_body_modes(points: np.ndarray) -> np.ndarray:
     return b.reshape(3 * n, 6)
 
 
-def _pardiso(a: sp.csr_matrix, b: np.ndarray) -> np.ndarray:
-    import pypardiso
-
-    solver = pypardiso.PyPardisoSolver(mtype=2)
-    upper = sp.triu(a, format="csr")
-    upper.sort_indices()
-    try:
-        x = solver.solve(upper, b)
-    finally:
-        solver.free_memory(everything=True)
-    return x
-
-
 def _cholmod(a: sp.csr_matrix, b: np.ndarray) -> np.ndarray:
     from sksparse.cholmod import cholesky
 
     return cholesky(a.tocsc())(b)
 
 
-def _cg(a: sp.csr_matrix, b: np.ndarray, rtol: float, maxiter: int, precond: str, near_null: np.ndarray | None):
+def _cg(
+    a: sp.csr_matrix, b: np.ndarray, rtol: float, maxiter: int, precond: str, near_null: np.ndarray | None,
+    block_size: int,
+):
     if precond == "amg":
         import pyamg
 
-        ml = pyamg.smoothed_aggregation_solver(a, B=near_null, max_coarse=500)
+        blocked = a.tobsr(blocksize=(block_size, block_size)) if block_size > 1 else a
+        ml = pyamg.smoothed_aggregation_solver(
+            blocked, B=near_null, max_coarse=500, improve_candidates=None,
+            strength=("symmetric", {"theta": 0.05}),
+            presmoother=("block_gauss_seidel", {"sweep": "forward"}),
+            postsmoother=("block_gauss_seidel", {"sweep": "backward"}),
+        )
         m = ml.aspreconditioner(cycle="V")
     else:
         d = a.diagonal()
@@ -119,6 +123,8 @@ def solve_spd(
     maxiter: int = 20000,
     near_null: np.ndarray | None = None,
     direct_max_dofs: int = 600_000,
+    precision: Literal["mixed", "double"] = "mixed",
+    block_size: int = 1,
 ) -> tuple[np.ndarray, SolverInfo]:
     """Solve a symmetric positive-definite system ``a x = b``.
 
@@ -130,9 +136,14 @@ def solve_spd(
     rtol : float
         Relative residual tolerance of the iterative solvers.
     near_null : ndarray (n, 6), optional
-        Rigid-body modes of the free DOFs, for AMG.
+        Rigid-body modes, for AMG (zero on rows that carry a prescribed value).
     direct_max_dofs : int
         ``"auto"`` uses a direct solver up to this size.
+    precision : {"mixed", "double"}
+        PARDISO factor precision (mixed: float32 factor + float64 CG steps).
+    block_size : int
+        Unknowns per node when every node keeps all its rows (3 for the
+        full-size elasticity system): AMG then aggregates nodes, not DOFs.
 
     Raises
     ------
@@ -149,14 +160,21 @@ def solve_spd(
     t = time.perf_counter()
     iterations = None
     try:
-        if solver == "pardiso":
-            x = _pardiso(a, b)
+        if solver == "pardiso" and precision == "mixed":
+            x, iterations, mode = mixed_precision_solve(a, b)
+            solver = "pardiso" if mode == "double" else "pardiso-mixed"
+        elif solver == "pardiso":
+            factor = PardisoCholesky(a)
+            try:
+                x = factor.solve(b)
+            finally:
+                factor.free()
         elif solver == "cholmod":
             x = _cholmod(a, b)
         elif solver == "superlu":
             x = spla.spsolve(a.tocsc(), b, permc_spec="MMD_AT_PLUS_A")
         else:
-            x, iterations = _cg(a, b, rtol, maxiter, "amg" if solver == "cg-amg" else "jacobi", near_null)
+            x, iterations = _cg(a, b, rtol, maxiter, "amg" if solver == "cg-amg" else "jacobi", near_null, block_size)
     except SolverError:
         raise
     except Exception as exc:  # the libraries raise their own types (singular, out of memory)

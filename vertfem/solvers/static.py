@@ -26,7 +26,7 @@ from ..errors import BoundaryConditionError, UnderConstrainedError
 from ..meshing.model import REGIONS, VertebraMesh, boundary_faces
 from .assembly import assemble_stiffness, surface_traction_loads
 from .fields import element_fields, project_to_nodes
-from .linear import rigid_body_modes, solve_spd
+from .linear import SolverName, rigid_body_modes, solve_spd
 from .loadcases import Displacement, Force, LoadCase, Rotation, resolve_nodes
 from .results import FEResult, Reaction
 
@@ -40,7 +40,10 @@ class SolveOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    solver: Literal["auto", "pardiso", "cholmod", "cg-amg", "cg-jacobi", "superlu"] = "auto"
+    solver: SolverName = "auto"
+    precision: Literal["mixed", "double"] = Field(
+        "mixed", description="PARDISO factor precision (mixed: float32 factor refined to float64 by CG)"
+    )
     rtol: float = Field(1e-8, gt=0, lt=1e-2, description="relative residual of iterative solvers")
     strength: Literal["apparent_strain", "pistoia"] = Field(
         "apparent_strain", description="which definition gives strength_N"
@@ -183,7 +186,9 @@ def solve_load_case(mesh: VertebraMesh, load_case: LoadCase, options: SolveOptio
     a = (df @ k @ df + sp.diags(1.0 - free)).tocsr()
     b = free * (force - k @ u_p) + u_p
     near_null = rigid_body_modes(local)
-    u, info = solve_spd(a, b, solver=opts.solver, rtol=opts.rtol, near_null=near_null)
+    near_null[dofs] = 0.0  # prescribed rows are identity rows
+    u, info = solve_spd(a, b, solver=opts.solver, rtol=opts.rtol, near_null=near_null, precision=opts.precision,
+                         block_size=3)
     timings["solve"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -19,6 +19,8 @@ from ..calibration import CalibrationEntry, KernelRegistry, default_registry
 from ..errors import ConfigError
 from ..focal import FocalOptions
 from ..labels import CONVENTIONS
+from ..meshing import MeshOptions
+from ..solvers.linear import SolverName
 from ..texture import PRESETS
 
 __all__ = ["Analysis", "Columns", "Measures", "Study", "load_cohort", "load_study"]
@@ -54,8 +56,18 @@ class FEMeasure(_Model):
     mesh_size_mm: float = Field(2.0, gt=0.3, le=6.0)
     law: str = "morgan2003-vertebra"
     load_case: str | dict[str, Any] = "axial_compression"
-    solver: Literal["auto", "pardiso", "cholmod", "cg-amg", "cg-jacobi", "superlu"] = "auto"
+    solver: SolverName = "auto"
     save_fields: bool = False
+    mesh: dict[str, Any] = Field({}, description="further MeshOptions, e.g. cap_thickness_mm: 5")
+
+    @field_validator("mesh")
+    @classmethod
+    def _valid_mesh(cls, v: dict) -> dict:
+        MeshOptions(**v)
+        return v
+
+    def mesh_options(self) -> MeshOptions:
+        return MeshOptions(**{"mesh_size_mm": self.mesh_size_mm, "law": self.law, **self.mesh})
 
 
 class FocalMeasure(_Model):

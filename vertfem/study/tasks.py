@@ -65,7 +65,6 @@ def _measure(task: Task, study: Study, outdir: Path) -> dict[str, Any]:
     from ..density import trabecular_vbmd
     from ..focal import FocalOptions, focal_bmc_loss
     from ..io import read_labels, read_scan
-    from ..meshing import MeshOptions
     from ..meshing.body import isolate_body
     from ..selection import select_vertebra
     from ..solvers import SolveOptions
@@ -77,7 +76,7 @@ def _measure(task: Task, study: Study, outdir: Path) -> dict[str, Any]:
         out = outdir / "fe" / task.task_id if m.fe.save_fields else None
         res = analyze_vertebra(task.ct, task.mask, task.vertebra, kernel=task.kernel, registry=registry,
                                convention=study.convention, load_case=m.fe.load_case,
-                               mesh_options=MeshOptions(mesh_size_mm=m.fe.mesh_size_mm, law=m.fe.law),
+                               mesh_options=m.fe.mesh_options(),
                                solve_options=SolveOptions(solver=m.fe.solver, nodal_fields=m.fe.save_fields),
                                vbmd_erosion_mm=m.vbmd.erosion_mm, outdir=out)
         # vBMD has its own task; run times differ between runs and backends and stay in the record only
