@@ -233,9 +233,8 @@ def _cmd_view(args: argparse.Namespace, console: Console) -> int:
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     paths = example_paths()
     console.print("[bold]vertfem demo[/bold]: bundled example CT (TotalSegmentator test data, 3 mm, treated as B40f)")
-    ns = argparse.Namespace(ct=str(paths["ct"]), mask=str(paths["labels"]), vertebra=args.vertebra,
-                            convention="totalsegmentator", kernel="B40f", calibration=None, allow_cut=False,
-                            load_case="axial_compression", mesh_size=2.0, solver="auto", output=args.output)
+    ns = build_parser().parse_args(["analyze", str(paths["ct"]), str(paths["labels"]), "--vertebra", args.vertebra,
+                                    "--kernel", "B40f", "-o", args.output])
     return _cmd_analyze(ns, console)
 
 

@@ -114,6 +114,19 @@ def apply_conditions(
     return dofs[order], vals[order], force, sets
 
 
+def _eliminate(k: sp.csr_matrix, dofs: np.ndarray) -> sp.csr_matrix:
+    """``k`` with the rows and columns of ``dofs`` replaced by those of the identity (same sparsity)."""
+    a = k.copy()
+    fixed = np.zeros(k.shape[0], bool)
+    fixed[dofs] = True
+    rows = np.repeat(np.arange(k.shape[0]), np.diff(k.indptr))
+    hit = fixed[rows] | fixed[a.indices]
+    a.data[hit] = 0.0
+    a.data[hit & (rows == a.indices)] = 1.0
+    a.eliminate_zeros()
+    return a
+
+
 def _check_constrained(local_mm: np.ndarray, dofs: np.ndarray, name: str) -> None:
     rbm = rigid_body_modes(local_mm)[dofs]
     rank = np.linalg.matrix_rank(rbm, tol=1e-8 * max(1.0, np.abs(rbm).max()))
@@ -182,8 +195,7 @@ def solve_load_case(mesh: VertebraMesh, load_case: LoadCase, options: SolveOptio
     u_p[dofs] = vals
     free = np.ones(n)
     free[dofs] = 0.0
-    df = sp.diags(free)
-    a = (df @ k @ df + sp.diags(1.0 - free)).tocsr()
+    a = _eliminate(k, dofs)
     b = free * (force - k @ u_p) + u_p
     near_null = rigid_body_modes(local)
     near_null[dofs] = 0.0  # prescribed rows are identity rows
