@@ -34,6 +34,12 @@ def test_yaml_errors_name_key_and_line(tmp_path):
     p.write_text("name: x\ncohort: c.csv\nmeasures: {texture: {preset: nope}}\n")
     with pytest.raises(ConfigError, match="unknown texture preset"):
         load_study(p)
+    p.write_text("name: x\ncohort: c.csv\nmeasures: {fe: {mesh: {cap_thickness_mm: -2}}}\n")
+    with pytest.raises(ConfigError, match=r"measures.fe.mesh.*cap_thickness_mm"):
+        load_study(p)
+    p.write_text("name: x\ncohort: c.csv\nmeasures: {fe: {mesh_size_mm: 2.5, mesh: {cap_thickness_mm: 5}}}\n")
+    opts = load_study(p).measures.fe.mesh_options()
+    assert opts.cap_thickness_mm == 5.0 and opts.mesh_size_mm == 2.5
 
 
 def test_run_records_failures_per_task_and_resumes(study_dir):

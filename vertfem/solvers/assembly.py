@@ -164,16 +164,18 @@ def assemble_stiffness(
     scipy.sparse.csr_matrix (3n, 3n), symmetric.
     """
     lam, mu = lame(np.broadcast_to(E_MPa, (len(elements),)), np.broadcast_to(nu, (len(elements),)))
-    ke = np.empty((len(elements), 30, 30))
+    pattern = pattern or BlockPattern.of(elements, len(nodes))
+    data = np.zeros(pattern.nnz)
     affine = is_affine(nodes, elements)
     for s in range(0, len(elements), _CHUNK):
         e = slice(s, s + _CHUNK)
         if affine:
-            ke[e] = _affine_element_matrices(nodes, elements[e], lam[e], mu[e])
+            ke = _affine_element_matrices(nodes, elements[e], lam[e], mu[e])
         else:
             grad, wdet = element_gradients(nodes, elements[e])
-            ke[e] = _element_matrices(grad, wdet, lam[e], mu[e])
-    return (pattern or BlockPattern.of(elements, len(nodes))).assemble(ke)
+            ke = _element_matrices(grad, wdet, lam[e], mu[e])
+        pattern.add(data, ke, e)
+    return pattern.matrix(data)
 
 
 def assemble_mass(nodes: np.ndarray, elements: np.ndarray) -> sp.csr_matrix:

@@ -85,8 +85,7 @@ def _csr_structure(bptr: np.ndarray, bcols: np.ndarray):
 
 
 @numba.njit(cache=True)
-def _scatter(ke: np.ndarray, elements: np.ndarray, rank: np.ndarray, bptr: np.ndarray, nnz: int) -> np.ndarray:
-    data = np.zeros(nnz)
+def _scatter(ke: np.ndarray, elements: np.ndarray, rank: np.ndarray, bptr: np.ndarray, data: np.ndarray) -> None:
     m, nen = elements.shape
     for e in range(m):
         for a in range(nen):
@@ -99,7 +98,6 @@ def _scatter(ke: np.ndarray, elements: np.ndarray, rank: np.ndarray, bptr: np.nd
                     off = base + i * width
                     for j in range(3):
                         data[off + j] += ke[e, 3 * a + i, 3 * b + j]
-    return data
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,10 +139,19 @@ class BlockPattern:
     def nnz(self) -> int:
         return int(self.indptr[-1])
 
-    def assemble(self, element_matrices: np.ndarray) -> sp.csr_matrix:
-        """Sum element matrices ``(m, 3k, 3k)`` (DOF order node, component) into a CSR matrix."""
-        data = _scatter(np.ascontiguousarray(element_matrices), self.elements, self.rank, self.bptr, self.nnz)
+    def add(self, data: np.ndarray, element_matrices: np.ndarray, elements: slice = slice(None)) -> None:
+        """Add element matrices ``(k, 3n_e, 3n_e)`` of the elements ``elements`` into CSR ``data`` in place."""
+        _scatter(np.ascontiguousarray(element_matrices), self.elements[elements], self.rank[elements], self.bptr, data)
+
+    def matrix(self, data: np.ndarray) -> sp.csr_matrix:
+        """The CSR matrix (3n × 3n) with this pattern and values ``data``."""
         n = 3 * self.n_nodes
         out = sp.csr_matrix((data, self.indices, self.indptr), shape=(n, n))
         out.has_sorted_indices = True
         return out
+
+    def assemble(self, element_matrices: np.ndarray) -> sp.csr_matrix:
+        """Sum element matrices ``(m, 3n_e, 3n_e)`` (DOF order node, component) into a CSR matrix."""
+        data = np.zeros(self.nnz)
+        self.add(data, element_matrices)
+        return self.matrix(data)
