@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from ..errors import MeshingError
 from .endplates import endplate_faces
@@ -54,9 +56,6 @@ class CapMesh:
 
 def _largest_patch(tri: np.ndarray) -> np.ndarray:
     """Mask of the faces in the largest edge-connected component of a triangle set."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     f = len(tri)
     edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
     owner = np.tile(np.arange(f), 3)
