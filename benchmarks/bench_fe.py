@@ -58,8 +58,10 @@ def _skfem_assembly(mesh) -> float:
 def _analyze_cli(mesh_size: float) -> tuple[float, float]:
     """Wall-clock (s) and peak RSS (MB) of a fresh ``vertfem analyze`` process on the bundled L1."""
     p = vf.example_paths()
-    code = ("import resource, sys; from vertfem.cli import main; rc = main(sys.argv[1:]); "
-            "print('RSS_MB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024); sys.exit(rc)")
+    # VmHWM belongs to the new address space; ru_maxrss would carry the forking parent's peak over exec
+    code = ("import re, sys; from vertfem.cli import main; rc = main(sys.argv[1:]); "
+            "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1); "
+            "print('RSS_MB', int(hwm) / 1024); sys.exit(rc)")
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", code, "analyze", str(p["ct"]), str(p["labels"]), "--vertebra",
