@@ -68,3 +68,23 @@ def box_vertebra(size=(20.0, 20.0, 40.0), h=2.0, E=1000.0, nu=0.3, E_field=None)
     e = np.full(m, E) if E_field is None else E_field(x[t.elements[:, :4]].mean(axis=1))
     return VertebraMesh(t.nodes_mm, t.elements, e, np.full(m, 0.3), np.full(m, 0.5), np.zeros(m, np.int32), sets,
                         frame, float(size[2]), nu, t.quality, {"n_clamped": 0})
+
+
+def patch_test_error(nodes: np.ndarray, elements: np.ndarray, boundary_nodes: np.ndarray, a: np.ndarray,
+                     c: np.ndarray | float = 0.0) -> float:
+    """Largest |u − exact| (mm) inside a homogeneous model when ``x·aᵀ + c`` is imposed on ``boundary_nodes``."""
+    import scipy.sparse as sp
+
+    from vertfem.solvers.assembly import assemble_stiffness
+    from vertfem.solvers.linear import solve_spd
+
+    exact = nodes @ np.asarray(a).T + c
+    k = assemble_stiffness(nodes, elements, np.full(len(elements), 1000.0), 0.3)
+    dofs = (3 * np.asarray(boundary_nodes)[:, None] + np.arange(3)).ravel()
+    free = np.ones(k.shape[0])
+    free[dofs] = 0
+    up = np.zeros(k.shape[0])
+    up[dofs] = exact.ravel()[dofs]
+    df = sp.diags(free)
+    u, _ = solve_spd((df @ k @ df + sp.diags(1 - free)).tocsr(), free * (-(k @ up)) + up, solver="superlu")
+    return float(np.abs(u.reshape(-1, 3) - exact).max())

@@ -112,7 +112,7 @@ def _block_cg(a, b: np.ndarray, rtol: float = 1e-10, maxiter: int = 2000) -> np.
     changing (SciPy's ``cg`` takes one right-hand side at a time).
     """
     d = a.diagonal()
-    inv_d = np.where(np.abs(d) > 0, 1.0 / np.where(d == 0, 1.0, d), 1.0)[:, None]
+    inv_d = (1.0 / np.where(d > 0, d, 1.0))[:, None]
     x = np.zeros_like(b)
     r = b.copy()
     z = r * inv_d

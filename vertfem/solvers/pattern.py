@@ -149,9 +149,3 @@ class BlockPattern:
         out = sp.csr_matrix((data, self.indices, self.indptr), shape=(n, n))
         out.has_sorted_indices = True
         return out
-
-    def assemble(self, element_matrices: np.ndarray) -> sp.csr_matrix:
-        """Sum element matrices ``(m, 3n_e, 3n_e)`` (DOF order node, component) into a CSR matrix."""
-        data = np.zeros(self.nnz)
-        self.add(data, element_matrices)
-        return self.matrix(data)
