@@ -2,10 +2,10 @@
 
 Each model runs in its own process so that the reported peak resident memory
 (``ru_maxrss``) belongs to that model alone. Defaults: 1.25 mm (≈ 0.5 M DOF)
-with the direct solver forced, and 1 mm (≈ 1 M DOF) with ``solver="auto"``
-(PCG with smoothed-aggregation AMG above 600 k DOF).
+with the direct solver forced and with ``solver="auto"``, and 1 mm
+(≈ 0.84 M DOF) with ``solver="auto"`` (P2 → P1 multigrid CG) and with AMG-CG.
 
-Run: ``python benchmarks/bench_fe_memory.py [--runs 1.25:pardiso 1.0:auto]``.
+Run: ``python benchmarks/bench_fe_memory.py [--runs 1.25:pardiso 1.25:auto 1.0:auto 1.0:cg-amg]``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _one(mesh_size: float, solver: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", nargs="*", default=["1.25:pardiso", "1.0:auto"], help="MESH_SIZE:SOLVER pairs")
+    ap.add_argument("--runs", nargs="*", default=["1.25:pardiso", "1.25:auto", "1.0:auto", "1.0:cg-amg"], help="MESH_SIZE:SOLVER pairs")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:

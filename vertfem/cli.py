@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -341,5 +342,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def run() -> None:
+    """Console entry point: :func:`main`, then exit without the interpreter's teardown.
+
+    With SciPy, VTK, numba, gmsh and MKL loaded, Python's module and object
+    teardown takes 0.5–0.8 s after the work is done (measured on the bundled
+    L1); every command has closed its files by then, so output and logs are
+    flushed and the process ends at once.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

