@@ -10,6 +10,7 @@ matrix, one factorisation for all twelve components).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from ..errors import SolverError
@@ -114,32 +115,77 @@ def project_to_nodes(
 
 
 def _block_cg(a, b: np.ndarray, rtol: float, maxiter: int = 2000) -> np.ndarray:
-    """Jacobi-preconditioned CG on all columns of ``b`` at once (one sparse × dense product per step).
+    """Jacobi-preconditioned CG on all columns of ``b`` at once.
 
     The P2 mass matrix is a well-conditioned Gram matrix: a few dozen
     iterations. Each column keeps its own step lengths; converged columns stop
     changing (SciPy's ``cg`` takes one right-hand side at a time).
     """
-    d = a.diagonal()
-    inv_d = (1.0 / np.where(d > 0, d, 1.0))[:, None]
-    x = np.zeros_like(b)
+    x, its = _block_cg_kernel(a.indptr, a.indices, a.data, np.ascontiguousarray(b, dtype=float), rtol, maxiter)
+    if its < 0:
+        raise SolverError(f"L2 projection did not converge in {maxiter} iterations (degenerate elements?)")
+    return x
+
+
+@numba.njit(cache=True)
+def _block_cg_kernel(indptr, indices, data, b, rtol, maxiter):
+    """One fused pass over the matrix and one over the vectors per step (numba: with NumPy the
+    dozen whole-array temporaries per step cost more than the sparse product; 0.5 vs 0.7 s on the L1)."""
+    n, k = b.shape
+    inv_d = np.ones(n)
+    for i in range(n):
+        for s in range(indptr[i], indptr[i + 1]):
+            if indices[s] == i and data[s] > 0:
+                inv_d[i] = 1.0 / data[s]
+    x = np.zeros((n, k))
     r = b.copy()
-    z = r * inv_d
-    p = z.copy()
-    rz = np.einsum("ij,ij->j", r, z)
-    target = rtol * np.linalg.norm(b, axis=0)
-    active = np.linalg.norm(r, axis=0) > target
-    for _ in range(maxiter):
+    p = np.empty((n, k))
+    q = np.empty((n, k))
+    rz = np.zeros(k)
+    target = np.zeros(k)
+    for i in range(n):
+        for c in range(k):
+            p[i, c] = r[i, c] * inv_d[i]
+            rz[c] += r[i, c] * p[i, c]
+            target[c] += b[i, c] * b[i, c]
+    active = np.empty(k, np.bool_)
+    for c in range(k):
+        target[c] *= rtol * rtol
+        active[c] = rz[c] > 0.0 and target[c] > 0.0
+    acc = np.empty(k)
+    for it in range(maxiter):
         if not active.any():
-            return x
-        q = a @ p
-        alpha = np.where(active, rz / np.where(active, np.einsum("ij,ij->j", p, q), 1.0), 0.0)
-        x += alpha * p
-        r -= alpha * q
-        active &= np.linalg.norm(r, axis=0) > target
-        z = r * inv_d
-        rz_new = np.einsum("ij,ij->j", r, z)
-        beta = np.where(active, rz_new / np.where(rz == 0, 1.0, rz), 0.0)
-        p = z + beta * p
+            return x, it
+        pq = np.zeros(k)
+        for i in range(n):
+            acc[:] = 0.0
+            for s in range(indptr[i], indptr[i + 1]):
+                v = data[s]
+                j = indices[s]
+                for c in range(k):
+                    acc[c] += v * p[j, c]
+            for c in range(k):
+                q[i, c] = acc[c]
+                pq[c] += p[i, c] * acc[c]
+        alpha = np.zeros(k)
+        for c in range(k):
+            if active[c] and pq[c] > 0.0:
+                alpha[c] = rz[c] / pq[c]
+        rr = np.zeros(k)
+        rz_new = np.zeros(k)
+        for i in range(n):
+            for c in range(k):
+                x[i, c] += alpha[c] * p[i, c]
+                r[i, c] -= alpha[c] * q[i, c]
+                rr[c] += r[i, c] * r[i, c]
+                rz_new[c] += r[i, c] * r[i, c] * inv_d[i]
+        beta = np.zeros(k)
+        for c in range(k):
+            active[c] = active[c] and rr[c] > target[c]
+            if active[c] and rz[c] > 0.0:
+                beta[c] = rz_new[c] / rz[c]
+        for i in range(n):
+            for c in range(k):
+                p[i, c] = r[i, c] * inv_d[i] + beta[c] * p[i, c]
         rz = rz_new
-    raise SolverError(f"L2 projection did not converge in {maxiter} iterations (degenerate elements?)")
+    return x, -1

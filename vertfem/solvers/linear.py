@@ -10,7 +10,7 @@
   solve to ~1e-7). The bundled L1 at 2 mm (120 k free DOF): 17 iterations,
   2.0 s, against 5.8–8.9 s for mixed-precision PARDISO, 7.4 s for AMG-CG and
   9.5–11.8 s for Jacobi-CG (``benchmarks/bench_fe.py``); the iteration count
-  stays at 17–21 from 6 k to 840 k unknowns, and the memory is a fraction
+  stays at 16–21 from 6 k to 840 k unknowns, and the memory is a fraction
   of a factorisation's.
 * MKL PARDISO (else CHOLMOD) up to ``direct_max_dofs`` — exact, and as fast
   for small models. It factorises in single precision by default and

@@ -8,14 +8,15 @@ The Galerkin coarse operator ``Pᵀ A P`` is a P1 stiffness matrix that PARDISO
 factorises in a fraction of a second, because the fill of a P1 factor is far
 smaller than that of the P2 system. One preconditioner application is a
 symmetric two-level cycle: a forward Gauss–Seidel sweep on ``A``, the exact
-coarse correction, a backward sweep. The cycle runs in single precision (half
-the memory traffic); the conjugate-gradient iteration around it stays in
-double precision, so the solution reaches the requested residual.
+coarse correction, a backward sweep. The cycle runs in single precision (a
+third less memory traffic per sweep, which is what bounds it); the
+conjugate-gradient iteration around it stays in double precision, so the
+solution reaches the requested residual.
 
 Measured on the bundled L1 at 2 mm (120 k free DOF, 2 cores): 17 CG
-iterations to a relative residual of 1e-8, 2.2 s including set-up, against
-5.8 s for the mixed-precision PARDISO factorisation of the whole system and
-7.8 s for smoothed-aggregation AMG; the iteration count stays flat under mesh
+iterations to a relative residual of 1e-8, 2.0–2.2 s including set-up, against
+5.8–8.9 s for the mixed-precision PARDISO factorisation of the whole system and
+7.4–7.8 s for smoothed-aggregation AMG; the iteration count stays flat under mesh
 refinement (``tests/solvers/test_multigrid.py``), which is what makes it the
 choice for the large models as well. No installable library builds this
 hierarchy: pyamg's algebraic coarsening does not know which unknowns are

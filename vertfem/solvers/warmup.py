@@ -18,6 +18,7 @@ import numpy as np
 
 from ..meshing.tet10 import EDGES
 from .assembly import assemble_stiffness
+from .fields import project_to_nodes
 
 __all__ = ["warm_up", "warm_up_in_background"]
 
@@ -25,10 +26,12 @@ log = logging.getLogger(__name__)
 
 
 def warm_up() -> None:
-    """Assemble one reference element and load pyamg and MKL, so that the first real solve does not."""
+    """Assemble and project on one reference element and load pyamg and MKL, so that the first real solve does not."""
     corners = np.array([[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]])
     nodes = np.vstack([corners, 0.5 * (corners[EDGES[:, 0]] + corners[EDGES[:, 1]])])
-    assemble_stiffness(nodes, np.arange(10)[None], np.ones(1), 0.3)
+    elements = np.arange(10)[None]
+    assemble_stiffness(nodes, elements, np.ones(1), 0.3)
+    project_to_nodes(nodes, elements, np.ones((1, 4, 1)), np.full((1, 4), 1.0 / 24))
     if importlib.util.find_spec("pyamg") is not None:
         import pyamg.relaxation.relaxation  # noqa: F401
     if importlib.util.find_spec("pypardiso") is not None:
