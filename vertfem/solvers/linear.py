@@ -7,11 +7,11 @@
   ``pmg_min_dofs`` (30 k) unknowns, when the caller passes the mesh's
   prolongation (:func:`~vertfem.solvers.solve_load_case` does). Relative
   residual ``rtol`` (1e-8 by default; stiffness then agrees with a direct
-  solve to ~1e-7). The bundled L1 at 2 mm (120 k free DOF): 17 iterations,
-  2.0 s, against 5.8–8.9 s for mixed-precision PARDISO, 7.4 s for AMG-CG and
-  9.5–11.8 s for Jacobi-CG (``benchmarks/bench_fe.py``); the iteration count
-  stays at 16–21 from 6 k to 840 k unknowns, and the memory is a fraction
-  of a factorisation's.
+  solve to ~1e-7). On the bundled L1 at 2 mm (132 k free DOF) it takes 16
+  iterations and 1.9–2.0 s, 4–8× less than mixed-precision PARDISO and
+  4–5× less than AMG-CG in the same runs (``benchmarks/bench_fe.py``); the
+  iteration count stays at 16–21 from 6 k to 0.9 M unknowns, and the memory
+  is a fraction of a factorisation's.
 * MKL PARDISO (else CHOLMOD) up to ``direct_max_dofs`` — exact, and as fast
   for small models. It factorises in single precision by default and
   recovers double precision with a few preconditioned CG steps

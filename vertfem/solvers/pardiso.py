@@ -1,16 +1,17 @@
 """MKL PARDISO Cholesky in single or double precision, with mixed-precision refinement.
 
-pypardiso exposes only double-precision solves. MKL's single-precision factorisation (``iparm(28) = 1``) does the same
-symbolic work with half the bytes and twice the SIMD width: on the bundled L1
-(120 k free DOF) it factors in ~4.5 s instead of ~8.5 s on 2 cores. Used as
-the preconditioner of a double-precision conjugate-gradient iteration it
-gives the double-precision solution in two or three iterations
+pypardiso exposes only double-precision solves. MKL's single-precision
+factorisation (``iparm(28) = 1``) does the same symbolic work with half the
+bytes and twice the SIMD width: on the bundled L1 (120 k free DOF) it
+factored in ~4.5 s instead of ~8.5 s on 2 cores. Used as the preconditioner
+of a double-precision conjugate-gradient iteration it gives the
+double-precision solution in two or three iterations
 (:func:`mixed_precision_solve`), so accuracy is unchanged.
 
 The binding here drives the same ``pardiso`` entry point pypardiso uses, on
-the ``mkl_rt`` library of the ``mkl`` wheel pypardiso depends on, with the upper triangle of a symmetric
-positive-definite CSR matrix (``mtype = 2``), METIS ordering and zero-based
-indices.
+the ``mkl_rt`` library of the ``mkl`` wheel pypardiso depends on, with the
+upper triangle of a symmetric positive-definite CSR matrix (``mtype = 2``),
+METIS ordering and zero-based indices.
 """
 
 from __future__ import annotations
