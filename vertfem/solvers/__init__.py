@@ -16,6 +16,7 @@ from .loadcases import (
     lateral_wedge,
     load_case_from_mapping,
 )
+from .multigrid import p1_prolongation, pmg_cg
 from .results import FEResult, Reaction, save_result
 from .static import SolveOptions, solve_load_case
 
@@ -23,6 +24,6 @@ __all__ = [
     "BUILTIN_LOAD_CASES", "BlockPattern", "Displacement", "FEResult", "Force", "LoadCase", "Reaction",
     "Rotation", "Selector", "SolveOptions", "SolverInfo", "anterior_wedge", "assemble_mass",
     "assemble_stiffness", "available_solvers", "axial_compression", "combined", "element_fields",
-    "lateral_wedge", "load_case_from_mapping", "project_to_nodes", "save_result", "solve_load_case",
-    "solve_spd", "von_mises",
+    "lateral_wedge", "load_case_from_mapping", "p1_prolongation", "pmg_cg", "project_to_nodes", "save_result",
+    "solve_load_case", "solve_spd", "von_mises",
 ]

@@ -133,11 +133,11 @@ class TwoLevelPreconditioner(spla.LinearOperator):
         super().__init__(np.float64, a.shape)
         self._gauss_seidel = gauss_seidel
         p = prolongation.tocsr()
-        coarse = (p.T.tocsr() @ (a @ p)).tocsr()
-        self._coarse = _CoarseSolver(coarse)
+        pt = p.T.tocsr()
+        self._coarse = _CoarseSolver((pt @ (a @ p)).tocsr())
         self._a = _single(a)
         self._p = _single(p)
-        self._pt = _single(p.T.tocsr())
+        self._pt = _single(pt)
         self.n_coarse = p.shape[1]
 
     def _matvec(self, r: np.ndarray) -> np.ndarray:
