@@ -118,3 +118,15 @@ def test_non_converging_solver_is_reported():
     k = k + 1e-3 * abs(k).max() * __import__("scipy.sparse").sparse.eye(k.shape[0])
     with pytest.raises(SolverError, match="did not converge"):
         solve_spd(k.tocsr(), np.ones(k.shape[0]), solver="cg-jacobi", maxiter=3)
+
+
+def test_result_vtu_is_readable_by_meshio(tmp_path):
+    """Researchers read results with meshio as well as pyvista: the VTU must not use a compressor meshio lacks."""
+    import meshio
+
+    m = box_vertebra(size=(6.0, 6.0, 8.0), h=2.0)
+    res = solve_load_case(m, axial_compression(8.0))
+    save_result(res, tmp_path)
+    back = meshio.read(tmp_path / "result.vtu")
+    assert len(back.points) == m.n_nodes
+    np.testing.assert_allclose(back.point_data["displacement_mm"], res.nodal["displacement_mm"])
