@@ -35,7 +35,9 @@ __all__ = [
     "dofs_of",
 ]
 
-_CHUNK = 8000
+# elements per batch: 2000 keeps each batch's temporaries (~15 MB) under glibc's mmap threshold, so
+# they reuse heap memory instead of faulting in fresh pages (cold assembly of the L1: 0.6 s vs 0.8–1.1 s at 8000)
+_CHUNK = 2000
 
 
 def lame(E_MPa: np.ndarray, nu: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
