@@ -5,7 +5,7 @@ vertfem's vectorised assembly vs scikit-fem's generic ``asm`` on the same
 mesh, the solvers (P2 → P1 multigrid CG, mixed/double PARDISO, Jacobi- and
 AMG-CG) on the 2 mm model and on a coarser model of the size SCIENCE §6
 quotes (67 k DOF), the wall time and peak memory of fresh ``vertfem analyze``
-processes (``--analyze-runs``, default 3: this VM's timings vary by ±15 %),
+processes (``--analyze-runs``, default 3: this VM's speed varies by up to 1.7× between periods),
 vertfem's solve vs SciPy's default ``spsolve`` (SuperLU) and vs CalculiX
 ``ccx`` on the same deck, as ratios, and the peak memory of the process.
 
