@@ -17,7 +17,9 @@ METIS ordering and zero-based indices.
 from __future__ import annotations
 
 import ctypes
+import os
 from functools import lru_cache
+from importlib import metadata
 
 import numpy as np
 import scipy.sparse as sp
@@ -48,9 +50,6 @@ def _mkl_rt_path() -> str:
     glob to find the library (3.2 s per import on this machine, twice per
     run); the installed ``mkl`` distribution lists the file directly.
     """
-    import os
-    from importlib import metadata
-
     path = os.environ.get("PYPARDISO_MKL_RT")
     if path:
         return path

@@ -21,7 +21,7 @@ from ..focal import FocalOptions
 from ..labels import CONVENTIONS
 from ..meshing import MeshOptions
 from ..solvers.linear import SolverName
-from ..texture import PRESETS
+from ..texture import preset
 
 __all__ = ["Analysis", "Columns", "Measures", "Study", "load_cohort", "load_study"]
 
@@ -90,8 +90,7 @@ class TextureMeasure(_Model):
     @field_validator("preset")
     @classmethod
     def _known(cls, v: str) -> str:
-        if v not in PRESETS:
-            raise ValueError(f"unknown texture preset {v!r}; choose from {sorted(PRESETS)}")
+        preset(v)  # raises ConfigError (a ValueError) naming the presets
         return v
 
 
