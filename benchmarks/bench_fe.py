@@ -93,13 +93,11 @@ def main() -> None:
     args = ap.parse_args()
     p = vf.example_paths()
     t0 = time.perf_counter()
-    scan = vf.read_scan(p["ct"])
-    v = vf.select_vertebra(scan, vf.read_labels(p["labels"]), "L1")
-    cal = vf.resolve_calibration("B40f")
+    v = vf.prepare_vertebra(p["ct"], p["labels"], "L1", kernel="B40f")
     t_read = time.perf_counter() - t0
-    mesh, t_mesh = _timed(mesh_vertebra, scan, v, cal, mesh_size_mm=args.mesh_size)
+    mesh, t_mesh = _timed(mesh_vertebra, v, mesh_size_mm=args.mesh_size)
     print(f"L1 at {args.mesh_size} mm: {mesh.n_elements} TET10, {mesh.n_nodes} nodes, {3 * mesh.n_nodes} DOFs")
-    print(f"  read+select {t_read:.2f} s; mesh+map {t_mesh:.2f} s: "
+    print(f"  read+prepare {t_read:.2f} s; mesh+map {t_mesh:.2f} s: "
           + ", ".join(f"{k} {v:.2f} s" for k, v in mesh.info["timings_s"].items()))
     local = mesh.frame.to_local(mesh.nodes_mm)
     assemble_stiffness(local, mesh.elements, mesh.E_MPa, 0.3)  # numba cache load and first touch
@@ -119,7 +117,7 @@ def main() -> None:
     for s in ("cg-pmg", "cg-jacobi", "cg-amg"):
         _solver_line(s, mesh, fast.model_copy(update={"solver": s}), k_ref)
 
-    science = mesh_vertebra(scan, v, cal, mesh_size_mm=args.science_mesh_size)
+    science = mesh_vertebra(v, mesh_size_mm=args.science_mesh_size)
     print(f"L1 at {args.science_mesh_size} mm ({science.n_nodes} nodes, {3 * science.n_nodes} DOFs, "
           "about the SCIENCE §6 model):")
     k_s = _solver_line("pardiso mixed", science, fast.model_copy(update={"solver": "pardiso"}))
@@ -127,7 +125,7 @@ def main() -> None:
     for s in ("cg-pmg", "cg-jacobi"):
         _solver_line(s, science, fast.model_copy(update={"solver": s}), k_s)
 
-    small = mesh_vertebra(scan, v, cal, mesh_size_mm=args.ratio_mesh_size)
+    small = mesh_vertebra(v, mesh_size_mm=args.ratio_mesh_size)
     lc = axial_compression(small.height_mm)
     ours = solve_load_case(small, lc, fast)
     print(f"ratios on the {args.ratio_mesh_size} mm model ({3 * small.n_nodes} DOFs):")

@@ -23,10 +23,9 @@ def _one(mesh_size: float, solver: str) -> dict:
     from vertfem.solvers import SolveOptions, axial_compression, solve_load_case
 
     p = vf.example_paths()
-    scan = vf.read_scan(p["ct"])
-    v = vf.select_vertebra(scan, vf.read_labels(p["labels"]), "L1")
+    v = vf.prepare_vertebra(p["ct"], p["labels"], "L1", kernel="B40f")
     t = time.perf_counter()
-    mesh = vf.mesh_vertebra(scan, v, vf.resolve_calibration("B40f"), mesh_size_mm=mesh_size)
+    mesh = vf.mesh_vertebra(v, mesh_size_mm=mesh_size)
     t_mesh = time.perf_counter() - t
     res = solve_load_case(mesh, axial_compression(mesh.height_mm), SolveOptions(solver=solver, nodal_fields=False))
     return {

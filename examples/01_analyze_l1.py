@@ -10,8 +10,8 @@ import vertfem as vf
 
 def main(outdir: str = "example-01", mesh_size_mm: float = 2.0) -> vf.VertebraAnalysis:
     paths = vf.example_paths()
-    res = vf.analyze_vertebra(paths["ct"], paths["labels"], "L1", kernel="B40f",
-                              mesh_options=vf.MeshOptions(mesh_size_mm=mesh_size_mm), outdir=outdir)
+    l1 = vf.prepare_vertebra(paths["ct"], paths["labels"], "L1", kernel="B40f")
+    res = vf.analyze(l1, fe_options={"mesh_size_mm": mesh_size_mm}, outdir=outdir)
     row = res.row()
     print(f"L1: stiffness {row['stiffness_N_per_mm']:.0f} N/mm, strength {row['strength_N']:.0f} N, "
           f"vBMD {row['vbmd_mg_cm3']:.1f} mg/cm³ ({row['acr_class']})")

@@ -9,9 +9,8 @@ from vertfem.solvers import Displacement, LoadCase, Selector, SolveOptions
 
 def main(mesh_size_mm: float = 2.0) -> dict[str, float]:
     paths = vf.example_paths()
-    scan = vf.read_scan(paths["ct"])
-    l1 = vf.select_vertebra(scan, vf.read_labels(paths["labels"]), "L1")
-    mesh = vf.mesh_vertebra(scan, l1, vf.resolve_calibration("B40f"), mesh_size_mm=mesh_size_mm)
+    l1 = vf.prepare_vertebra(paths["ct"], paths["labels"], "L1", kernel="B40f")
+    mesh = vf.mesh_vertebra(l1, mesh_size_mm=mesh_size_mm)
     top = mesh.frame.superior_mm
     # frame coordinates (mm from the body centroid): x lateral, y anterior, z cranial
     anterior_top = Selector("anterior_top", box=((-99, 0, top - 8), (99, 99, top + 1)))

@@ -14,22 +14,22 @@ def main(outdir: str = "example-03", spacing_mm: float = 0.5) -> dict:
     # a 0.5 mm phantom with two 4 mm voids: where the focal measures are meant to work
     spec = vf.PhantomSpec(trabecular_vbmd_mg_cm3=100.0, voids=((5.0, 3.0, 0.0, 2.0), (-8.0, -2.0, 2.0, 2.0)))
     sim = vf.scan_phantom(spec, "smooth", spacing_mm=spacing_mm)
-    cal = vf.resolve_calibration("B40f")
-    res = vf.focal_bmc_loss(sim.scan, sim.labels.labels == 31, cal)
+    phantom = vf.prepare_vertebra(sim.scan, sim.labels, "L1", kernel="B40f")
+    res = vf.focal_bmc_loss(phantom)
     res.save(f"{outdir}/phantom")
-    s = res.summary()
+    s = res.row()
     print(f"phantom: IncptWidth {s['focal_incpt_width_mm_mean']:.2f} mm, focal BMD loss "
           f"{s['focal_bmd_loss_fraction_mean']:.3f}, focal BMC loss {s['focal_bmc_loss_fraction_mm_mean']:.3f} "
           f"(100 % × mm), void fraction {s['focal_void_fraction']:.2f}")
     # the bundled CT has 3 mm voxels: the measure runs but is resolution-limited (and says so)
     paths = vf.example_paths()
-    scan = vf.read_scan(paths["ct"])
-    l1 = vf.select_vertebra(scan, vf.read_labels(paths["labels"]), "L1")
+    l1 = vf.prepare_vertebra(paths["ct"], paths["labels"], "L1", kernel="B40f")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", vf.errors.ResolutionWarning)
-        real = vf.focal_bmc_loss(scan, l1.mask, cal)
+        real = vf.focal_bmc_loss(l1)
     real.save(f"{outdir}/L1")
-    print(f"bundled L1 (3 mm CT): focal BMC loss {real.summary()['focal_bmc_loss_fraction_mm_mean']:.2f}")
+    print(f"bundled L1 (3 mm CT): focal BMC loss {real.row()['focal_bmc_loss_fraction_mm_mean']:.2f} "
+          f"(flags: {real.provenance.row()['flags']})")
     return s
 
 

@@ -22,23 +22,22 @@ from vertfem.meshing.mapping import map_element_materials
 def main(outdir: str = "gallery", mesh_size_mm: float = 2.0) -> list[Path]:
     out = Path(outdir)
     p = vf.example_paths()
-    scan = vf.read_scan(p["ct"])
-    l1 = vf.select_vertebra(scan, vf.read_labels(p["labels"]), "L1")
-    cal = vf.resolve_calibration("B40f")
-    mesh = vf.mesh_vertebra(scan, l1, cal, mesh_size_mm=mesh_size_mm)
+    l1 = vf.prepare_vertebra(p["ct"], p["labels"], "L1", kernel="B40f")
+    scan, cal = l1.scan, l1.require_calibration()
+    mesh = vf.mesh_vertebra(l1, mesh_size_mm=mesh_size_mm)
     res = vf.solve_load_case(mesh, vf.axial_compression(mesh.height_mm), vf.SolveOptions(nodal_fields=True))
     shots = [
         viz.plot_field(res, "E_MPa", screenshot=out / "l1_modulus.png"),
         viz.plot_field(res, "von_mises_MPa", clip="sagittal", screenshot=out / "l1_von_mises_sagittal.png"),
         viz.plot_field(res, "min_principal_strain", deformed_scale=30.0, screenshot=out / "l1_min_strain.png"),
     ]
-    body = vf.meshing.isolate_body(l1.mask, scan.geometry)
+    body = l1.to_scan_grid(l1.body)
     dens = np.where(body, 1000.0 * cal.density_g_cm3(scan.hu), np.nan)
     shots.append(viz.plot_ct_overlay(scan.hu, mask=body, overlay=dens, overlay_label="ρash (mg/cm³)", axis=1,
                                      spacing_mm=scan.geometry.spacing_mm[2::-2], screenshot=out / "l1_ct_density.png"))
     # the same mesh mapped with the sharp-kernel line: a kernel comparison with an element-wise difference
-    vals = map_element_materials(mesh.nodes_mm, mesh.elements, vf.density_image(scan, vf.resolve_calibration("B70f")),
-                                 scan.geometry, mask=body)
+    vals = map_element_materials(mesh.nodes_mm, mesh.elements, vf.resolve_calibration("B70f").density_g_cm3(l1.hu),
+                                 l1.geometry, mask=l1.body)
     sharp = replace(mesh, E_MPa=vals.E_MPa, rho_ash_g_cm3=vals.rho_ash_g_cm3, rho_app_g_cm3=vals.rho_app_g_cm3)
     res_b = vf.solve_load_case(sharp, vf.axial_compression(sharp.height_mm))
     shots.append(viz.compare_results(res, res_b, "von_mises_MPa", labels=("B40f", "B70f line"),

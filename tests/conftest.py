@@ -7,8 +7,22 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from types import SimpleNamespace  # noqa: E402
+
 from vertfem.ctsim import simulate_ct  # noqa: E402
+from vertfem.data import example_paths  # noqa: E402
+from vertfem.io import read_labels, read_scan  # noqa: E402
 from vertfem.phantom import PhantomSpec, render_phantom  # noqa: E402
+from vertfem.vertebra import prepare_vertebra  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def example():
+    """The bundled example CT (3 mm, TotalSegmentator labels): paths, scan, labels and the prepared L1 (B40f)."""
+    p = example_paths()
+    scan, labels = read_scan(p["ct"]), read_labels(p["labels"])
+    return SimpleNamespace(paths=p, scan=scan, labels=labels,
+                           l1=prepare_vertebra(scan, labels, "L1", kernel="B40f"))
 
 
 @pytest.fixture(scope="session")

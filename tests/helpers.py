@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vertfem.geometry import ImageGeometry
-from vertfem.meshing.frame import VertebralFrame
+from vertfem.vertebra import VertebralFrame
 from vertfem.meshing.model import VertebraMesh, boundary_faces
 from vertfem.meshing.volume import box_mesh
 
@@ -88,3 +88,10 @@ def patch_test_error(nodes: np.ndarray, elements: np.ndarray, boundary_nodes: np
     df = sp.diags(free)
     u, _ = solve_spd((df @ k @ df + sp.diags(1 - free)).tocsr(), free * (-(k @ up)) + up, solver="superlu")
     return float(np.abs(u.reshape(-1, 3) - exact).max())
+
+
+def phantom_vertebra(scan, labels, kernel="B40f", **options):
+    """A prepared phantom vertebra (label 31 = L1); phantoms smaller than a lumbar vertebra skip the size check."""
+    from vertfem.vertebra import prepare_vertebra
+
+    return prepare_vertebra(scan, labels, "L1", kernel=kernel, anatomy_check=False, **options)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import ndimage, optimize, special
 
-from helpers import flip_axis
+from helpers import flip_axis, phantom_vertebra
 from vertfem.calibration import default_registry
 from vertfem.cli import main
 from vertfem.data import example_paths
@@ -68,7 +68,7 @@ def test_all_orientations_average_the_stretched_widths():
     roi = np.zeros(img.shape, bool)
     roi[1, 150:250, 150:250] = True
     opts = FocalOptions(angles_deg=[0.0, 24.0, 48.0])
-    m = focal_maps(img, np.ones(img.shape, bool), voxel_mm=h, directions=star_directions(opts))
+    m = focal_maps(img, np.ones(img.shape, bool), voxel_mm=h, directions=opts.directions_frame())
     width, _, _ = _analytic_void(period, thick, sigma, 900.0, 50.0)
     # voxels in the valley centre lie in a void at every one of the three orientations
     centre = m.n_voids[1, 150:250, 150:250] == 3
@@ -165,8 +165,8 @@ def test_pipeline_on_phantom_and_direction_flip(phantom_scan):
     sim = phantom_scan
     cal = default_registry()["B40f"]
     mask = sim.labels.labels == 31
-    res = focal_bmc_loss(sim.scan, mask, cal)
-    s = res.summary()
+    res = focal_bmc_loss(phantom_vertebra(sim.scan, mask, cal))
+    s = res.row()
     assert 0.05 < s["focal_void_fraction"] < 1.0
     assert s["focal_roi_voxels"] > 50_000
     # ROI volume ≈ elliptic body eroded by 6 mm on every side (concave endplates ignored)
@@ -179,7 +179,7 @@ def test_pipeline_on_phantom_and_direction_flip(phantom_scan):
     hu, g = flip_axis(hu, g, 2)
     m, _ = flip_axis(mask, sim.scan.geometry, 0)
     m, _ = flip_axis(m, g, 2)
-    flipped = focal_bmc_loss(scan_from_array(hu, g), m, cal).summary()
+    flipped = focal_bmc_loss(phantom_vertebra(scan_from_array(hu, g), m, cal)).row()
     for key in ("focal_incpt_width_mm_mean", "focal_bmd_loss_fraction_mean", "focal_bmc_loss_fraction_mm_mean",
                 "focal_void_fraction"):
         assert flipped[key] == pytest.approx(s[key], rel=0.01), key
@@ -188,8 +188,8 @@ def test_pipeline_on_phantom_and_direction_flip(phantom_scan):
 def test_pipeline_outputs_and_sphere_option(phantom_scan, tmp_path):
     sim = phantom_scan
     cal = default_registry()["B40f"]
-    mask = sim.labels.labels == 31
-    res = focal_bmc_loss(sim.scan, mask, cal, voxel_mm=0.5, directions="sphere", n_sphere_directions=9)
+    res = focal_bmc_loss(phantom_vertebra(sim.scan, sim.labels, cal), voxel_mm=0.5, directions="sphere",
+                         n_sphere_directions=9)
     assert res.row()["focal_n_orientations"] == 9
     paths = res.save(tmp_path)
     back = read_scan(paths["bmc_loss"])
@@ -197,26 +197,20 @@ def test_pipeline_outputs_and_sphere_option(phantom_scan, tmp_path):
     stored = back.hu[res.roi]
     expected = np.nan_to_num(res.maps.bmc_loss[res.roi])
     assert np.allclose(stored, expected, atol=1e-5)
-    assert json.loads(paths["summary"].read_text())["focal_roi_voxels"] == int(res.roi.sum())
+    record = json.loads(paths["json"].read_text())
+    assert record["values"]["focal_roi_voxels"] == int(res.roi.sum()) and record["measure"] == "focal"
     assert paths["figure"].stat().st_size > 10_000
 
 
-def test_errors_and_warnings(phantom_scan):
-    sim = phantom_scan
-    cal = default_registry()["B40f"]
-    mask = sim.labels.labels == 31
+def test_errors_and_warnings(phantom_scan, example):
+    v = phantom_vertebra(phantom_scan.scan, phantom_scan.labels, default_registry()["B40f"])
     with pytest.raises(EmptyROIError, match="smaller erosion"):
-        focal_bmc_loss(sim.scan, mask, cal, erosion_mm=20.0)
-    with pytest.raises(ConfigError, match="voxel_mm"):
-        focal_bmc_loss(sim.scan, mask, cal, voxel_mm=-1)
-    p = example_paths()
-    scan = read_scan(p["ct"])
-    from vertfem.io import read_labels
-    from vertfem.selection import select_vertebra
-
-    v = select_vertebra(scan, read_labels(p["labels"]), "L1")
+        focal_bmc_loss(v, erosion_mm=20.0)
+    with pytest.raises(ConfigError, match=r"voxel_mm \(--voxel-mm\) = -1: must be > 0.05"):
+        focal_bmc_loss(v, voxel_mm=-1)
     with pytest.warns(ResolutionWarning, match="resolution-limited"):
-        focal_bmc_loss(scan, v.mask, cal, voxel_mm=0.6)
+        res = focal_bmc_loss(example.l1, voxel_mm=0.6)
+    assert res.provenance.row()["flags"] == "resolution_limited"
 
 
 def test_cli_focal(tmp_path):
@@ -224,7 +218,9 @@ def test_cli_focal(tmp_path):
     rc = main(["focal", str(p["ct"]), str(p["labels"]), "--vertebra", "L1", "--kernel", "B40f", "--voxel-mm", "0.6",
                "-o", str(tmp_path)])
     assert rc == 0
-    names = sorted(f.name for f in tmp_path.iterdir())
-    assert names == ["focal_bmc_loss.nii.gz", "focal_bmd_loss.nii.gz", "focal_section.png", "focal_summary.json",
+    names = sorted(f.name for f in (tmp_path / "L1").iterdir())
+    assert names == ["focal.json", "focal_bmc_loss.nii.gz", "focal_bmd_loss.nii.gz", "focal_section.png",
                      "focal_width_mm.nii.gz"]
+    table = (tmp_path / "focal.csv").read_text()
+    assert "resolution_limited" in table and "focal_bmc_loss_fraction_mm_mean" in table
     assert main(["focal", str(p["ct"]), str(p["labels"]), "--vertebra", "L9", "-o", str(tmp_path)]) == 1

@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 
-from helpers import flip_axis
+from helpers import flip_axis, phantom_vertebra
 from vertfem.calibration import default_registry
 from vertfem.ctsim import simulate_ct, synthetic_cohort
-from vertfem.density import erode_mm, trabecular_vbmd
+from vertfem.vbmd import trabecular_vbmd
+from vertfem.vertebra import erode_mm
 from vertfem.phantom import PhantomSpec, Pose, phantom_geometry, render_phantom
 
 REG = default_registry()
@@ -27,7 +28,7 @@ def test_trabecular_texture_has_plate_scale(phantom_05):
 @pytest.mark.parametrize("kernel", ["smooth", "sharp"])
 def test_measured_vbmd_within_3_percent_at_05mm(phantom_ct_pair, kernel):
     ct = phantom_ct_pair[0 if kernel == "smooth" else 1]
-    r = trabecular_vbmd(ct.scan, ct.truth.body_mask, REG[ct.scan.kernel])
+    r = trabecular_vbmd(phantom_vertebra(ct.scan, ct.truth.body_mask, REG[ct.scan.kernel]))
     assert r.vbmd_mg_cm3 == pytest.approx(120.0, rel=0.03)
 
 
@@ -35,7 +36,7 @@ def test_measured_vbmd_within_3_percent_at_05mm(phantom_ct_pair, kernel):
 def test_measured_vbmd_within_10_percent_at_3mm(kernel):
     img = render_phantom(PhantomSpec(trabecular_vbmd_mg_cm3=90.0), spacing_mm=3.0)
     ct = simulate_ct(img, kernel, seed=2)
-    r = trabecular_vbmd(ct.scan, img.body_mask, REG[ct.scan.kernel])
+    r = trabecular_vbmd(phantom_vertebra(ct.scan, img.body_mask, REG[ct.scan.kernel]))
     assert r.vbmd_mg_cm3 == pytest.approx(90.0, rel=0.10)
 
 

@@ -14,6 +14,7 @@ import pytest
 from vertfem.calibration import default_registry
 from vertfem.ctsim import simulate_ct, synthetic_cohort
 from vertfem.focal import focal_bmc_loss
+from vertfem.vertebra import prepare_vertebra
 from vertfem.phantom import render_phantom
 from vertfem.stats import precision
 
@@ -29,7 +30,8 @@ def test_scan_rescan_precision():
         rows = []
         for seed in (11, 12):
             sim = simulate_ct(truth, "smooth", seed=seed)
-            rows.append(focal_bmc_loss(sim.scan, sim.labels.labels == 31, cal, voxel_mm=0.3).summary())
+            v = prepare_vertebra(sim.scan, sim.labels, "L1", kernel=cal)
+            rows.append(focal_bmc_loss(v, voxel_mm=0.3).row())
         for m in MEASURES:
             table[m].append([r[m] for r in rows])
     for m in MEASURES:

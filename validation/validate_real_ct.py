@@ -17,20 +17,19 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from helpers import shared_path  # noqa: E402
 from vertfem.analysis import analyze_vertebra  # noqa: E402
-from vertfem.solvers import SolveOptions  # noqa: E402
+from vertfem.data import example_paths  # noqa: E402
 
 
 @pytest.mark.parametrize("name", ["L1", "L2", "L3", "L4"])
 def test_lumbar_vertebrae_solve_with_plausible_stiffness_and_strength(name, tmp_path):
-    ct = shared_path("data", "ct-example", "ct.nii.gz")
-    res = analyze_vertebra(ct, ct.parent / "vertebrae.nii.gz", name, kernel="B40f",
-                           solve_options=SolveOptions(nodal_fields=False), outdir=tmp_path)
+    p = example_paths()
+    res = analyze_vertebra(p["ct"], p["labels"], name, kernel="B40f", fe_options={"nodal_fields": False},
+                           outdir=tmp_path)
     row = res.row()
     assert 3_000 < row["stiffness_N_per_mm"] < 60_000
     assert 1_000 < row["strength_N"] < 30_000
     assert 20.0 < row["height_mm"] < 35.0
     summary = json.loads((tmp_path / "result.json").read_text())
-    assert summary["stiffness_N_per_mm"] == pytest.approx(row["stiffness_N_per_mm"])
+    assert summary["values"]["stiffness_N_per_mm"] == pytest.approx(row["stiffness_N_per_mm"])
     print(name, {k: row[k] for k in ("stiffness_N_per_mm", "strength_N", "vbmd_mg_cm3", "n_elements", "total_time_s")})

@@ -1,4 +1,11 @@
-"""End-to-end analysis of one vertebra: read, select, isolate, mesh, map, solve, report."""
+"""The main job: vBMD and FE of prepared vertebrae, one level or every level of a scan.
+
+:func:`analyze` runs the two measures on one :class:`~vertfem.vertebra.Vertebra`
+(vBMD on the second core while gmsh meshes); :func:`analyze_vertebra` is the
+front door from file paths; :func:`analyze_levels` runs several levels of one
+scan, reading the inputs once and recording, per level, either the result or
+the error that refused it.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +16,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .calibration import KernelCalibration, KernelRegistry, resolve_calibration
-from .density import VBMDResult, trabecular_vbmd
-from .io import LabelMap, Scan, read_labels, read_scan
-from .meshing import MeshOptions, mesh_vertebra
-from .meshing.body import isolate_body
-from .selection import select_vertebra
-from .solvers import FEResult, LoadCase, SolveOptions, load_case_from_mapping, save_result, solve_load_case
+from .calibration import KernelCalibration, KernelRegistry
+from .errors import VertfemError
+from .fe.options import FEOptions
+from .fe.run import fe_analysis
+from .io import LabelMap, Scan
+from .measures import table_row
+from .meshing import mesh_vertebra
+from .options import parse_options
+from .solvers import FEResult
 from .solvers.warmup import warm_up_in_background
+from .vbmd import VBMDOptions, VBMDResult, trabecular_vbmd
+from .vertebra import Vertebra, VertebraOptions, prepare_vertebra, prepare_vertebrae
 
-__all__ = ["VertebraAnalysis", "analyze_vertebra"]
+__all__ = ["VertebraAnalysis", "analyze", "analyze_vertebra", "analyze_levels", "merge_rows"]
 
 log = logging.getLogger(__name__)
+
+
+def merge_rows(*rows: dict[str, Any]) -> dict[str, Any]:
+    """One row from several measures' table rows: flags united, ``cut_by_fov`` if any says so."""
+    out: dict[str, Any] = {}
+    flags: set[str] = set()
+    for r in rows:
+        flags.update(x for x in str(r.get("flags") or "").split(";") if x)
+        out.update(r)
+    out["flags"] = ";".join(sorted(flags))
+    out["cut_by_fov"] = any(bool(r.get("cut_by_fov")) for r in rows)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,21 +62,59 @@ class VertebraAnalysis:
     wall_time_s: float
 
     def row(self) -> dict[str, Any]:
-        """One flat row for tables: units in the column names."""
-        return {
-            "vertebra": self.vertebra,
-            "kernel": self.kernel,
-            "load_case": self.fe.load_case,
-            "stiffness_N_per_mm": self.fe.stiffness_N_per_mm,
-            "strength_N": self.fe.strength_N,
-            "strength_definition": self.fe.strength_definition,
-            "apparent_modulus_MPa": self.fe.apparent_modulus_MPa,
-            "height_mm": self.fe.height_mm,
-            "bone_volume_mm3": self.fe.bone_volume_mm3,
-            "n_elements": self.fe.mesh.n_elements,
-            **{k: v for k, v in self.vbmd.as_row().items() if k != "kernel"},
-            "total_time_s": self.wall_time_s,
-        }
+        """One flat row: vBMD and FE values with their provenance columns (units in the column names)."""
+        return {**merge_rows(table_row(self.vbmd), table_row(self.fe)), "total_time_s": self.wall_time_s}
+
+    def save(self, folder: str | Path) -> dict[str, Path]:
+        """Write ``vbmd.json`` + ROI and ``result.json`` + ``result.vtu`` into ``folder``."""
+        return {**{f"vbmd_{k}": v for k, v in self.vbmd.save(folder).items()}, **self.fe.save(folder)}
+
+
+def analyze(
+    vertebra: Vertebra,
+    *,
+    fe_options: FEOptions | dict[str, Any] | None = None,
+    vbmd_options: VBMDOptions | dict[str, Any] | None = None,
+    outdir: str | Path | None = None,
+) -> VertebraAnalysis:
+    """Stiffness (N/mm), strength (N) and vBMD (mg/cm³) of a prepared vertebra.
+
+    Examples
+    --------
+    >>> import vertfem as vf
+    >>> p = vf.example_paths()
+    >>> v = vf.prepare_vertebra(p["ct"], p["labels"], "L1", kernel="B40f")
+    >>> a = vf.analyze(v, fe_options={"mesh_size_mm": 3.0})
+    >>> round(a.row()["vbmd_mg_cm3"], 1), a.row()["stiffness_N_per_mm"] > 10_000
+    (80.0, True)
+    """
+    fopts = parse_options(FEOptions, fe_options, where="fe options")
+    vopts = parse_options(VBMDOptions, vbmd_options, where="vbmd options")
+    start = time.perf_counter()
+    timings: dict[str, float] = {}
+    warm = warm_up_in_background()
+
+    def run_vbmd() -> VBMDResult:
+        t0 = time.perf_counter()
+        out = trabecular_vbmd(vertebra, vopts)
+        timings["vbmd"] = time.perf_counter() - t0
+        return out
+
+    # vBMD runs on the second core while gmsh (which releases the GIL) meshes on the first
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        vb_future = pool.submit(run_vbmd)
+        mesh = mesh_vertebra(vertebra, fopts.mesh_options())
+        vb = vb_future.result()
+    timings.update({f"mesh_{k}": v for k, v in mesh.info["timings_s"].items()})
+    warm.join()
+    fe = fe_analysis(vertebra, fopts, mesh=mesh)
+    timings.update({f"fe_{k}": v for k, v in fe.timings_s.items()})
+    res = VertebraAnalysis(vertebra.name, vb.kernel, fe, vb, timings, time.perf_counter() - start)
+    if outdir is not None:
+        t = time.perf_counter()
+        res.save(outdir)
+        timings["write"] = time.perf_counter() - t
+    return res
 
 
 def analyze_vertebra(
@@ -63,73 +124,51 @@ def analyze_vertebra(
     *,
     kernel: str | KernelCalibration | None = None,
     registry: KernelRegistry | None = None,
-    convention: str = "totalsegmentator",
-    load_case: str | LoadCase | dict = "axial_compression",
-    mesh_options: MeshOptions | None = None,
-    solve_options: SolveOptions | None = None,
-    vbmd_erosion_mm: float = 6.0,
-    allow_cut: bool = False,
+    vertebra_options: VertebraOptions | dict[str, Any] | None = None,
+    fe_options: FEOptions | dict[str, Any] | None = None,
+    vbmd_options: VBMDOptions | dict[str, Any] | None = None,
     outdir: str | Path | None = None,
 ) -> VertebraAnalysis:
-    """Stiffness (N/mm), strength (N) and vBMD of one vertebra from CT + labels.
-
-    Parameters
-    ----------
-    scan, labels : Scan/LabelMap or paths
-    vertebra : str or int
-    kernel : str or KernelCalibration, optional
-        Default: the scan's DICOM kernel.
-    load_case : str, LoadCase or mapping
-        A built-in name, a :class:`LoadCase`, or a mapping as in YAML
-        (built once the body height is known).
-    outdir : path, optional
-        Write ``result.json`` and ``result.vtu`` there.
+    """Prepare one vertebra from a CT and a label map, then :func:`analyze` it.
 
     Examples
     --------
     >>> import vertfem as vf
     >>> p = vf.example_paths()
     >>> a = vf.analyze_vertebra(p["ct"], p["labels"], "L1", kernel="B40f")  # doctest: +SKIP
-    >>> a.fe.stiffness_N_per_mm  # doctest: +SKIP
+    >>> round(a.fe.stiffness_N_per_mm)  # doctest: +SKIP
+    15566
     """
-    timings: dict[str, float] = {}
-    start = t = time.perf_counter()
-    scan = scan if isinstance(scan, Scan) else read_scan(scan)
-    labels = labels if isinstance(labels, LabelMap) else read_labels(labels)
-    cal = resolve_calibration(kernel, scan_kernel=scan.kernel, registry=registry)
-    vert = select_vertebra(scan, labels, vertebra, convention=convention, allow_cut=allow_cut)
-    timings["read_select"] = time.perf_counter() - t
+    v = prepare_vertebra(scan, labels, vertebra, kernel=kernel, registry=registry, options=vertebra_options)
+    return analyze(v, fe_options=fe_options, vbmd_options=vbmd_options, outdir=outdir)
 
-    mopts = mesh_options or MeshOptions()
-    warm = warm_up_in_background()
-    t = time.perf_counter()
-    body = isolate_body(vert.mask, scan.geometry, opening_mm=mopts.opening_mm) if mopts.isolate_body else vert.mask
-    timings["isolate_body"] = time.perf_counter() - t
 
-    def vbmd() -> VBMDResult:
-        t0 = time.perf_counter()
-        out = trabecular_vbmd(scan, body, cal, erosion_mm=vbmd_erosion_mm)
-        timings["vbmd"] = time.perf_counter() - t0
-        return out
+def analyze_levels(
+    scan: Scan | str | Path,
+    labels: LabelMap | str | Path,
+    levels: str | int | list[str | int] = "L1",
+    *,
+    kernel: str | KernelCalibration | None = None,
+    registry: KernelRegistry | None = None,
+    vertebra_options: VertebraOptions | dict[str, Any] | None = None,
+    fe_options: FEOptions | dict[str, Any] | None = None,
+    vbmd_options: VBMDOptions | dict[str, Any] | None = None,
+    outdir: str | Path | None = None,
+) -> dict[str, VertebraAnalysis | VertfemError]:
+    """:func:`analyze` every requested level of one scan; a refused level records its error, the rest go on.
 
-    # vBMD runs on the second core while gmsh (which releases the GIL) meshes on the first
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        vb_future = pool.submit(vbmd)
-        mesh = mesh_vertebra(scan, vert, cal, mopts, body_mask=body)
-        vb = vb_future.result()
-    timings.update({f"mesh_{k}": v for k, v in mesh.info["timings_s"].items()})
-
-    if isinstance(load_case, LoadCase):
-        lc = load_case
-    elif isinstance(load_case, str):
-        lc = load_case_from_mapping({"builtin": load_case}, height_mm=mesh.height_mm)
-    else:
-        lc = load_case_from_mapping(load_case, height_mm=mesh.height_mm)
-    warm.join()
-    fe = solve_load_case(mesh, lc, solve_options)
-    timings.update({f"fe_{k}": v for k, v in fe.timings_s.items()})
-    if outdir is not None:
-        t = time.perf_counter()
-        save_result(fe, outdir)
-        timings["write"] = time.perf_counter() - t
-    return VertebraAnalysis(vert.name, cal.kernel, fe, vb, timings, time.perf_counter() - start)
+    With ``outdir``, each level's files go to ``outdir/<level>/``.
+    """
+    prepared = prepare_vertebrae(scan, labels, levels, kernel=kernel, registry=registry, options=vertebra_options)
+    out: dict[str, VertebraAnalysis | VertfemError] = {}
+    for name, v in prepared.items():
+        if isinstance(v, VertfemError):
+            out[name] = v
+            continue
+        try:
+            out[name] = analyze(v, fe_options=fe_options, vbmd_options=vbmd_options,
+                                outdir=None if outdir is None else Path(outdir) / name)
+        except VertfemError as exc:
+            log.warning("%s: %s: %s", name, type(exc).__name__, exc)
+            out[name] = exc
+    return out

@@ -18,6 +18,9 @@ __all__ = [
     "EmptyMaskError",
     "MaskImageMismatchError",
     "VertebraCutByFOVError",
+    "SegmentationError",
+    "AnatomyError",
+    "UnsupportedLevelError",
     "UnknownKernelError",
     "CalibrationError",
     "MaterialLawError",
@@ -32,7 +35,12 @@ __all__ = [
     "UnderConstrainedError",
     "MissingMaterialError",
     "SolverError",
+    "OutputError",
+    "UnknownFieldError",
+    "RenderingError",
+    "StatisticsInputError",
     "ResolutionWarning",
+    "StatisticsWarning",
     "FeatureWarning",
 ]
 
@@ -77,6 +85,18 @@ class MaskImageMismatchError(VertfemError, ValueError):
 
 class VertebraCutByFOVError(VertfemError, ValueError):
     """The vertebra touches the image boundary (cut by the field of view)."""
+
+
+class SegmentationError(VertfemError, ValueError):
+    """The label map's segmentation of a vertebra is implausible (e.g. two vertebra-sized pieces share a label)."""
+
+
+class AnatomyError(VertfemError, ValueError):
+    """A vertebra's physical size lies outside the anatomical range of its level (wrong header spacing, wrong label)."""
+
+
+class UnsupportedLevelError(VertfemError, ValueError):
+    """A spinal level that a method does not cover (e.g. the sacrum for vertebral-body FE)."""
 
 
 class UnknownKernelError(VertfemError, KeyError):
@@ -136,6 +156,29 @@ class MissingMaterialError(VertfemError, ValueError):
 
 class SolverError(VertfemError, RuntimeError):
     """The linear solver failed or did not converge."""
+
+
+class OutputError(VertfemError, OSError):
+    """An output cannot be written (existing file where a folder is needed, unsupported format, no permission)."""
+
+
+class UnknownFieldError(VertfemError, KeyError):
+    """A field was asked for that a result file does not carry."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class RenderingError(VertfemError, RuntimeError):
+    """No off-screen rendering backend works on this machine."""
+
+
+class StatisticsInputError(VertfemError, ValueError):
+    """Data a statistical method cannot take (a non-0/1 outcome, a missing class, a collinear design)."""
+
+
+class StatisticsWarning(UserWarning):
+    """A returned estimate is unreliable (separation, no convergence); the result row is flagged as well."""
 
 
 class ResolutionWarning(UserWarning):

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-__all__ = ["ImageGeometry", "array_to_image", "resample_to_geometry", "mask_box"]
+from .errors import MaskImageMismatchError
+
+__all__ = ["ImageGeometry", "array_to_image", "resample_to_geometry", "mask_box", "check_on_grid"]
 
 
 @dataclass(frozen=True)
@@ -178,10 +180,31 @@ def mask_box(
     return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi)), geometry.cropped(lo[::-1], hi[::-1])
 
 
+def check_on_grid(array: np.ndarray, geometry: ImageGeometry, name: str) -> None:
+    """Raise :class:`~vertfem.errors.MaskImageMismatchError` unless ``array`` has the shape of ``geometry``'s grid.
+
+    The one place that checks an array against a grid, so every such error reads the same.
+
+    Examples
+    --------
+    >>> g = ImageGeometry((4, 3, 2), (0, 0, 0), (1, 1, 1), (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    >>> check_on_grid(np.zeros((2, 3, 4)), g, "mask")
+    >>> check_on_grid(np.zeros((4, 3, 2)), g, "mask")
+    Traceback (most recent call last):
+    ...
+    vertfem.errors.MaskImageMismatchError: mask has shape (4, 3, 2) but the image grid is (2, 3, 4) (k, j, i); arrays must lie on the image's grid (resample them in physical space first)
+    """
+    shape = tuple(np.shape(array))
+    if shape != geometry.shape:
+        raise MaskImageMismatchError(
+            f"{name} has shape {shape} but the image grid is {geometry.shape} (k, j, i); arrays must lie on the "
+            "image's grid (resample them in physical space first)"
+        )
+
+
 def array_to_image(array: np.ndarray, geometry: ImageGeometry) -> sitk.Image:
     """Wrap a numpy array ``(k, j, i)`` as a SimpleITK image on ``geometry``."""
-    if tuple(array.shape) != geometry.shape:
-        raise ValueError(f"array shape {array.shape} does not match geometry shape {geometry.shape}")
+    check_on_grid(array, geometry, "array")
     img = sitk.GetImageFromArray(np.ascontiguousarray(array))
     img.SetOrigin(geometry.origin_mm)
     img.SetSpacing(geometry.spacing_mm)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 
-from .errors import NonFiniteHUError, ScanReadError
+from .errors import AbsurdHUError, NonFiniteHUError, ScanReadError
 from .geometry import ImageGeometry, array_to_image
 
 __all__ = [
@@ -166,6 +166,22 @@ def _read_image(path: str | Path, series_uid: str | None, what: str) -> tuple[si
     return image, meta
 
 
+#: Pixel types that cannot hold CT numbers (−1024 … 3071 HU and beyond).
+_NARROW_TYPES = {sitk.sitkUInt8: "8-bit unsigned integer", sitk.sitkInt8: "8-bit signed integer"}
+
+
+def _check_pixel_type(pixel_id: int, dtype: np.dtype, what: str) -> None:
+    name = _NARROW_TYPES.get(pixel_id) or ({np.dtype(np.uint8): "8-bit unsigned integer",
+                                            np.dtype(np.int8): "8-bit signed integer",
+                                            np.dtype(bool): "boolean"}.get(np.dtype(dtype)))
+    if name:
+        raise AbsurdHUError(
+            f"{what} is stored as {name} values, which cannot hold Hounsfield units (air −1000, bone up to "
+            "+3000): values were clipped when the image was converted. Use the original CT (16-bit integer or "
+            "float), not a display or 8-bit export"
+        )
+
+
 def read_scan(path: str | Path, *, series_uid: str | None = None, kernel: str | None = None) -> Scan:
     """Read a CT scan in HU.
 
@@ -187,6 +203,8 @@ def read_scan(path: str | Path, *, series_uid: str | None = None, kernel: str | 
     ------
     ScanReadError
         Missing or unreadable file.
+    AbsurdHUError
+        An 8-bit pixel type, which cannot hold HU.
     NonFiniteHUError
         NaN or infinite voxels.
 
@@ -198,6 +216,8 @@ def read_scan(path: str | Path, *, series_uid: str | None = None, kernel: str | 
     (3.0, 3.0, 3.0)
     """
     image, meta = _read_image(path, series_uid, "CT")
+    _check_pixel_type(image.GetPixelID(), np.dtype(np.float32), f"CT {path}")
+    meta["pixel_type"] = image.GetPixelIDTypeAsString()
     hu = sitk.GetArrayFromImage(image).astype(np.float32)
     bad = ~np.isfinite(hu)
     if bad.any():
@@ -230,7 +250,16 @@ def read_labels(path: str | Path) -> LabelMap:
 
 
 def scan_from_array(hu: np.ndarray, geometry: ImageGeometry, **metadata: Any) -> Scan:
-    """Build a :class:`Scan` from an in-memory array, checking finiteness."""
+    """Build a :class:`Scan` from an in-memory array, checking its type and finiteness.
+
+    Raises
+    ------
+    AbsurdHUError
+        An 8-bit or boolean array (it cannot hold HU).
+    NonFiniteHUError
+        NaN or infinite values.
+    """
+    _check_pixel_type(-1, np.asarray(hu).dtype, "the array passed as CT")
     hu = np.asarray(hu, dtype=np.float32)
     if not np.all(np.isfinite(hu)):
         raise NonFiniteHUError(

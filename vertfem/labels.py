@@ -15,9 +15,13 @@ Conventions
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
 from .errors import UnknownVertebraError
 
-__all__ = ["CONVENTIONS", "label_id", "vertebra_name", "vertebra_names"]
+__all__ = ["CONVENTIONS", "label_id", "vertebra_name", "vertebra_names", "spine_region", "parse_levels"]
 
 _CERVICAL = [f"C{i}" for i in range(1, 8)]
 _THORACIC = [f"T{i}" for i in range(1, 13)]
@@ -107,3 +111,92 @@ def vertebra_names(convention: str = "totalsegmentator") -> list[str]:
 def _cranial_order(name: str) -> int:
     order = _CERVICAL + _THORACIC + ["T13"] + _LUMBAR + ["L6", "S1", "sacrum"]
     return order.index(name) if name in order else len(order)
+
+
+SpineRegion = Literal["cervical", "thoracic", "lumbar", "sacral"]
+
+
+def spine_region(name: str) -> SpineRegion | None:
+    """Region of the spine a level name belongs to (``None`` for raw label ids).
+
+    Examples
+    --------
+    >>> spine_region("L1"), spine_region("T13"), spine_region("C2"), spine_region("sacrum"), spine_region("label-7")
+    ('lumbar', 'thoracic', 'cervical', 'sacral', None)
+    """
+    m = re.fullmatch(r"([CTLS])(\d+)", str(name).strip().upper())
+    if str(name).strip().lower() == "sacrum":
+        return "sacral"
+    if not m:
+        return None
+    return {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "sacral"}[m.group(1)]  # type: ignore[return-value]
+
+
+def parse_levels(
+    spec: str | int | Sequence[str | int], convention: str = "totalsegmentator", *, present: Iterable[int] | None = None
+) -> list[str | int]:
+    """Expand a level specification into vertebra names (or raw ids), cranial to caudal.
+
+    Parameters
+    ----------
+    spec : str, int or sequence
+        ``"L1"``, ``"L1-L4"`` (a range along the spine), ``"T12,L1;L2"``
+        (lists), ``"all"`` (every vertebra label present), raw label ids, or
+        a sequence of any of these.
+    convention : str
+        Label convention that names the levels.
+    present : iterable of int, optional
+        Label ids present in the label map (needed for ``"all"``).
+
+    Raises
+    ------
+    UnknownVertebraError
+        An unknown name, a range whose ends are in no common order, or
+        ``"all"`` without the labels present.
+
+    Examples
+    --------
+    >>> parse_levels("L3-L1")
+    ['L1', 'L2', 'L3']
+    >>> parse_levels("T12, L2;L1")
+    ['T12', 'L1', 'L2']
+    >>> parse_levels("all", present=[31, 30, 5])
+    ['L1', 'L2']
+    """
+    items: list[str | int] = []
+    parts = [spec] if isinstance(spec, (str, int)) else list(spec)
+    for part in parts:
+        for token in (re.split(r"[;,\s]+", part.strip()) if isinstance(part, str) else [part]):
+            if token == "":
+                continue
+            items.extend(_expand(token, convention, present))
+    names = [x for x in items if isinstance(x, str)]
+    ids = [x for x in items if not isinstance(x, str)]
+    ordered = sorted(dict.fromkeys(names), key=_cranial_order)
+    return [*ordered, *dict.fromkeys(ids)]
+
+
+def _expand(token: str | int, convention: str, present: Iterable[int] | None) -> list[str | int]:
+    if isinstance(token, int) or str(token).isdigit():
+        return [int(token)]
+    text = str(token).strip()
+    table = _table(convention)
+    if text.lower() == "all":
+        if present is None:
+            raise UnknownVertebraError("level 'all' needs the label map: pass the labels present")
+        ids = set(int(i) for i in present)
+        return [n for n, i in table.items() if i in ids]
+    if "-" in text:
+        a, b = (_canonical(x) for x in text.split("-", 1))
+        for end in (a, b):
+            label_id(end, convention)
+        order = vertebra_names(convention)
+        ia, ib = sorted((order.index(a), order.index(b)))
+        return list(order[ia:ib + 1])
+    label_id(text, convention)
+    return [_canonical(text)]
+
+
+def _canonical(name: str) -> str:
+    text = name.strip()
+    return "sacrum" if text.lower() == "sacrum" else text.upper()

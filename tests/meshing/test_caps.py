@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import box_vertebra, patch_test_error
+from helpers import box_vertebra, patch_test_error, phantom_vertebra
 from pydantic import ValidationError
 
 from vertfem.calibration import default_registry
@@ -13,7 +13,6 @@ from vertfem.meshing.caps import add_caps
 from vertfem.meshing.model import REGIONS, boundary_faces
 from vertfem.meshing.tet10 import EDGES
 from vertfem.phantom import PhantomSpec, render_phantom
-from vertfem.selection import select_vertebra
 from vertfem.solvers import (
     Displacement,
     LoadCase,
@@ -82,10 +81,9 @@ def phantom_meshes():
     """A phantom with concave endplates, meshed without and with 4 mm PMMA caps."""
     img = render_phantom(PhantomSpec(width_mm=30, depth_mm=24, height_mm=20, trabecular_vbmd_mg_cm3=110), spacing_mm=1.0)
     ct = simulate_ct(img, "smooth", seed=3)
-    v = select_vertebra(ct.scan, ct.labels, "L1")
-    cal = default_registry()["B40f"]
-    bare = mesh_vertebra(ct.scan, v, cal, mesh_size_mm=3.0)
-    capped = mesh_vertebra(ct.scan, v, cal, mesh_size_mm=3.0, cap_thickness_mm=4.0)
+    v = phantom_vertebra(ct.scan, ct.labels, default_registry()["B40f"])
+    bare = mesh_vertebra(v, mesh_size_mm=3.0)
+    capped = mesh_vertebra(v, mesh_size_mm=3.0, cap_thickness_mm=4.0)
     return bare, capped
 
 

@@ -5,17 +5,17 @@ import numpy as np
 import pytest
 
 from ccx import ccx_or_skip
-from helpers import flip_axis, permute_axes, shared_path
+from helpers import flip_axis, permute_axes, phantom_vertebra
 from vertfem.calibration import default_registry
 from vertfem.ctsim import simulate_ct
 from vertfem.geometry import ImageGeometry
-from vertfem.io import LabelMap, Scan, read_labels, read_scan
+from vertfem.io import LabelMap, Scan
 from vertfem.meshing import mesh_vertebra, read_mesh, write_abaqus, write_mesh
 from vertfem.meshing.mapping import map_element_materials
 from vertfem.meshing.volume import tetrahedralize
 from vertfem.meshing.surface import mask_to_surface
 from vertfem.phantom import PhantomSpec, render_phantom
-from vertfem.selection import select_vertebra
+from vertfem.vertebra import prepare_vertebra
 
 CAL = default_registry()["B40f"]
 
@@ -43,8 +43,7 @@ def test_linear_hu_field_maps_to_analytic_element_means():
 
 
 def _mesh_stats(scan, labels):
-    v = select_vertebra(scan, labels, "L1")
-    m = mesh_vertebra(scan, v, CAL, mesh_size_mm=2.5)
+    m = mesh_vertebra(phantom_vertebra(scan, labels, CAL), mesh_size_mm=2.5)
     return m.quality.volume_mm3, float(np.average(m.E_MPa)), m.height_mm
 
 
@@ -61,8 +60,8 @@ def test_flipped_and_rotated_direction_cosines_give_same_mesh(smooth_ct):
 
 
 def test_exports_round_trip_and_load_in_calculix(smooth_ct, tmp_path):
-    v = select_vertebra(smooth_ct.scan, smooth_ct.labels, "L1")
-    mesh = mesh_vertebra(smooth_ct.scan, v, CAL, mesh_size_mm=4.0, cortical_shell_mm=1.0, cortical_E_MPa=12000.0)
+    v = phantom_vertebra(smooth_ct.scan, smooth_ct.labels, CAL)
+    mesh = mesh_vertebra(v, mesh_size_mm=4.0, cortical_shell_mm=1.0, cortical_E_MPa=12000.0)
     assert (mesh.region == 1).any() and np.all(mesh.E_MPa[mesh.region == 1] == 12000.0)
     back = read_mesh(write_mesh(mesh, tmp_path / "m.vtu"))
     np.testing.assert_allclose(back.nodes_mm, mesh.nodes_mm)
@@ -88,11 +87,8 @@ def test_exports_round_trip_and_load_in_calculix(smooth_ct, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["L1", "L2", "L3", "L4"])
-def test_real_ct_meshes_at_2mm_from_3mm_data(name):
-    ct = shared_path("data", "ct-example", "ct.nii.gz")
-    scan = read_scan(ct)
-    v = select_vertebra(scan, read_labels(ct.parent / "vertebrae.nii.gz"), name)
-    m = mesh_vertebra(scan, v, CAL)
+def test_real_ct_meshes_at_2mm_from_3mm_data(name, example):
+    m = mesh_vertebra(prepare_vertebra(example.scan, example.labels, name, kernel=CAL))
     assert 10_000 < m.n_elements < 80_000
     assert 20.0 < m.height_mm < 35.0
     assert m.quality.volume_mm3 == pytest.approx(m.info["body_mask_volume_mm3"], rel=0.1)

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from ccx import ccx_or_skip
+from helpers import phantom_vertebra
 from vertfem.calibration import default_registry
 from vertfem.ctsim import simulate_ct
 from vertfem.meshing import mesh_vertebra
 from vertfem.meshing.caps import add_caps
 from vertfem.phantom import PhantomSpec, render_phantom
-from vertfem.selection import select_vertebra
 from vertfem.solvers import SolveOptions, anterior_wedge, axial_compression, combined, lateral_wedge, solve_load_case
 from vertfem.solvers.calculix import run_calculix, write_calculix_deck
 
@@ -18,8 +18,7 @@ from vertfem.solvers.calculix import run_calculix, write_calculix_deck
 def hetero_mesh():
     img = render_phantom(PhantomSpec(width_mm=30, depth_mm=24, height_mm=20, trabecular_vbmd_mg_cm3=110), spacing_mm=1.0)
     ct = simulate_ct(img, "sharp", seed=2)
-    v = select_vertebra(ct.scan, ct.labels, "L1")
-    return mesh_vertebra(ct.scan, v, default_registry()["B70f"], mesh_size_mm=3.0)
+    return mesh_vertebra(phantom_vertebra(ct.scan, ct.labels, default_registry()["B70f"]), mesh_size_mm=3.0)
 
 
 CASES = {

@@ -1,14 +1,13 @@
 import numpy as np
 import pytest
 
-from helpers import box_vertebra, flip_axis
+from helpers import box_vertebra, flip_axis, phantom_vertebra
 from vertfem.calibration import default_registry
 from vertfem.ctsim import simulate_ct
 from vertfem.errors import BoundaryConditionError, MissingMaterialError, SolverError, UnderConstrainedError
 from vertfem.io import LabelMap, Scan
 from vertfem.meshing import mesh_vertebra, read_mesh
 from vertfem.phantom import PhantomSpec, Pose, phantom_geometry, render_phantom
-from vertfem.selection import select_vertebra
 from vertfem.solvers import (
     Displacement,
     LoadCase,
@@ -18,7 +17,6 @@ from vertfem.solvers import (
     combined,
     lateral_wedge,
     load_case_from_mapping,
-    save_result,
     solve_load_case,
 )
 from vertfem.solvers.linear import solve_spd
@@ -29,7 +27,7 @@ SPEC = PhantomSpec(texture=False, width_mm=32, depth_mm=26, height_mm=22, trabec
 
 
 def _stiffness(scan, labels, cal, **kw):
-    mesh = mesh_vertebra(scan, select_vertebra(scan, labels, "L1"), cal, mesh_size_mm=2.5, **kw)
+    mesh = mesh_vertebra(phantom_vertebra(scan, labels, cal), mesh_size_mm=2.5, **kw)
     return solve_load_case(mesh, axial_compression(mesh.height_mm), FAST).stiffness_N_per_mm
 
 
@@ -71,7 +69,8 @@ def test_load_cases_reactions_balance_and_signs(tmp_path):
     assert "pistoia" in ax.strengths_N and ax.nodal["stress_MPa"].shape == (m.n_nodes, 6)
     # the L2-projected nodal stress of a uniform field is that field
     np.testing.assert_allclose(np.median(ax.nodal["stress_MPa"][:, 2]), np.median(ax.fields["stress_MPa"][:, 2]), rtol=0.05)
-    js, vtu = save_result(ax, tmp_path)
+    paths = ax.save(tmp_path)
+    js, vtu = paths["json"], paths["vtu"]
     back = read_mesh(vtu)
     assert back.n_elements == m.n_elements and js.stat().st_size > 0
 
@@ -126,7 +125,7 @@ def test_result_vtu_is_readable_by_meshio(tmp_path):
 
     m = box_vertebra(size=(6.0, 6.0, 8.0), h=2.0)
     res = solve_load_case(m, axial_compression(8.0))
-    save_result(res, tmp_path)
+    res.save(tmp_path)
     back = meshio.read(tmp_path / "result.vtu")
     assert len(back.points) == m.n_nodes
     np.testing.assert_allclose(back.point_data["displacement_mm"], res.nodal["displacement_mm"])

@@ -29,9 +29,8 @@ STUDY = """\
 name: test study
 cohort: cohort.csv
 measures:
-  vbmd: {{enabled: true}}
-  fe: {{enabled: {fe}, mesh_size_mm: 4.0}}
-  texture: {{enabled: true, preset: goller2023}}
+  vbmd: {{}}
+{fe}  texture: {{preset: goller2023}}
 analyses:
   - {{type: paired, kernels: [B40f, B70f], measures: [vbmd_mg_cm3, stiffness_N_per_mm]}}
   - {{type: bland_altman, kernels: [B40f, B70f], measures: [stiffness_N_per_mm]}}
@@ -52,6 +51,6 @@ def study_dir(cohort_dir, tmp_path) -> Path:
     bad.iloc[1, bad.columns.get_loc("vertebra")] = "L9"
     bad.iloc[2, bad.columns.get_loc("kernel")] = "B99f"
     pd.concat([df, bad]).to_csv(tmp_path / "cohort.csv", index=False)
-    (tmp_path / "study.yaml").write_text(STUDY.format(fe="true"))
-    (tmp_path / "study_nofe.yaml").write_text(STUDY.format(fe="false").replace("output: out", "output: out_nofe"))
+    (tmp_path / "study.yaml").write_text(STUDY.format(fe="  fe: {mesh_size_mm: 4.0}\n"))
+    (tmp_path / "study_nofe.yaml").write_text(STUDY.format(fe="").replace("output: out", "output: out_nofe"))
     return tmp_path

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .frame import VertebralFrame
+from ..vertebra.frame import VertebralFrame
 from .model import boundary_faces
 
 __all__ = ["endplate_faces", "endplates", "endplate_node_sets", "endplate_height_mm"]

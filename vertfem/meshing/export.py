@@ -18,7 +18,7 @@ import meshio
 import numpy as np
 import pyvista as pv
 
-from .frame import VertebralFrame
+from ..vertebra.frame import VertebralFrame
 from .model import REGIONS, VertebraMesh
 
 __all__ = ["to_meshio", "to_pyvista", "write_mesh", "read_mesh", "material_bins", "write_abaqus"]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MissingMaterialError
-from .frame import VertebralFrame
+from ..vertebra.frame import VertebralFrame
 from .volume import MeshQuality
 
 __all__ = ["VertebraMesh", "REGIONS", "boundary_faces"]

@@ -1,89 +1,61 @@
-"""One call from a selected vertebra to a mapped TET10 mesh."""
+"""One call from a prepared vertebra to a mapped TET10 mesh."""
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
-from ..calibration import KernelCalibration
-from ..geometry import mask_box
-from ..io import Scan
-from ..materials import ASH_APP_RATIO, POISSON_RATIO, get_law, modulus_from_ash_density
-from ..selection import Vertebra
-from .body import cortical_split, isolate_body
+from ..errors import MaskImageMismatchError
+from ..materials import get_law, modulus_from_ash_density
+from ..options import parse_options
+from ..provenance import Flag
+from ..vertebra import Vertebra, VertebralFrame, cortical_split
 from .caps import add_caps
 from .endplates import endplates
-from .frame import VertebralFrame, vertebral_frame
 from .mapping import map_element_materials, sample_image
 from .model import REGIONS, VertebraMesh
+from .options import MeshOptions
 from .surface import cut_surface, mask_to_surface
 from .volume import tetrahedralize
 
-__all__ = ["MeshOptions", "mesh_vertebra"]
+__all__ = ["mesh_vertebra", "MAX_CLAMPED_FRACTION"]
 
 log = logging.getLogger(__name__)
 
-
-class MeshOptions(BaseModel):
-    """Meshing and material-mapping options (the ``mesh`` section of a config)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    mesh_size_mm: float = Field(2.0, gt=0, description="target TET10 edge length, mm")
-    isolate_body: bool = Field(True, description="cut the posterior elements at the pedicles")
-    opening_mm: float = Field(5.5, gt=0, description="opening radius for body isolation, mm")
-    smoothing_mm: float | None = Field(None, ge=0, description="Gaussian σ on the upsampled mask, mm")
-    flat_cut_mm: float | None = Field(
-        None, ge=0, description="cut the body with planes parallel to the endplates this far inside the extremes, mm"
-    )
-    law: str = Field("morgan2003-vertebra", description="density–modulus law name")
-    integration: Literal["density", "modulus"] = "density"
-    restrict_to_mask: bool = Field(True, description="sample only voxels inside the bone mask")
-    ash_app_ratio: float = Field(ASH_APP_RATIO, gt=0, le=1)
-    min_modulus_MPa: float = Field(1.0, gt=0)
-    poisson_ratio: float = Field(POISSON_RATIO, ge=0, lt=0.5)
-    cortical_shell_mm: float | None = Field(None, gt=0, description="label elements within this depth as cortical")
-    cortical_E_MPa: float | None = Field(None, gt=0, description="fixed modulus of cortical elements")
-    cortical_law: str | None = Field(None, description="separate law for cortical elements")
-    endplate_angle_deg: float = Field(45.0, gt=0, lt=90)
-    cap_thickness_mm: float | None = Field(
-        None, gt=0, description="embed both endplates in virtual PMMA caps this thick beyond the endplate, mm"
-    )
-    cap_modulus_MPa: float = Field(2500.0, gt=0, description="Young's modulus of the virtual PMMA caps, MPa")
-    optimize_netgen: bool = False
+#: More than this fraction of elements with a non-physical density (clamped to the minimum modulus) means the mask
+#: does not lie on bone or the calibration is wrong: an error, not a result. Fewer are recorded as a flag.
+MAX_CLAMPED_FRACTION = 0.05
 
 
-def _crop(scan: Scan, mask: np.ndarray, margin: int = 4):
-    """HU, mask and grid cropped to the mask's box (plus margin), and the slices used."""
-    sl, sub = mask_box(mask, scan.geometry, margin)
-    return scan.hu[sl], mask[sl], sub, sl
+def _clamped_flags(n_clamped: int, n: int, name: str) -> list[Flag]:
+    if n_clamped == 0:
+        return []
+    frac = n_clamped / n
+    msg = (f"{n_clamped} of {n} elements ({100 * frac:.1f} %) of {name} have a non-physical density (≤ 0) and were "
+           "clamped to the minimum modulus")
+    if frac > MAX_CLAMPED_FRACTION:
+        raise MaskImageMismatchError(
+            msg + f"; more than {100 * MAX_CLAMPED_FRACTION:g} % means the mask does not lie on bone in this CT or the "
+            "calibration is wrong — check the mask/CT pairing and the kernel"
+        )
+    return [Flag("clamped_elements", msg)]
 
 
 def mesh_vertebra(
-    scan: Scan,
-    vertebra: Vertebra | np.ndarray,
-    calibration: KernelCalibration,
-    options: MeshOptions | None = None,
-    *,
-    body_mask: np.ndarray | None = None,
-    **overrides,
+    vertebra: Vertebra,
+    options: MeshOptions | dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> VertebraMesh:
-    """Mesh a vertebra into mapped quadratic tetrahedra in scanner space.
+    """Mesh a prepared vertebra into mapped quadratic tetrahedra in scanner space.
 
     Parameters
     ----------
-    scan : Scan
-    vertebra : Vertebra or ndarray of bool
-        Whole vertebra (the body is isolated) or a body mask, on the scan grid.
-    calibration : KernelCalibration
-    options : MeshOptions, optional
-    body_mask : ndarray of bool, optional
-        Vertebral-body mask on the scan grid when the caller has already
-        isolated it (skips ``isolate_body``).
+    vertebra : Vertebra
+        From :func:`~vertfem.vertebra.prepare_vertebra`, with a calibration.
+    options : MeshOptions or mapping, optional
     **overrides
         Option fields by keyword (``mesh_size_mm=1.5``).
 
@@ -96,26 +68,26 @@ def mesh_vertebra(
         bone's endplates are ``superior_endplate``/``inferior_endplate``
         (:func:`~vertfem.meshing.caps.add_caps`).
 
+    Raises
+    ------
+    UnknownKernelError, MeshingError, MaskImageMismatchError
+
     Examples
     --------
     >>> import vertfem as vf
     >>> p = vf.example_paths()
-    >>> scan = vf.read_scan(p["ct"])
-    >>> l1 = vf.select_vertebra(scan, vf.read_labels(p["labels"]), "L1")
-    >>> mesh = vf.mesh_vertebra(scan, l1, vf.resolve_calibration("B40f"))  # doctest: +SKIP
+    >>> l1 = vf.prepare_vertebra(p["ct"], p["labels"], "L1", kernel="B40f")
+    >>> mesh = vf.mesh_vertebra(l1, mesh_size_mm=3.0)
+    >>> mesh.n_elements > 5000, mesh.info["n_clamped"]
+    (True, 0)
     """
-    opts = MeshOptions.model_validate({**(options or MeshOptions()).model_dump(), **overrides})
+    opts = parse_options(MeshOptions, options, where="mesh options", **overrides)
+    calibration = vertebra.require_calibration()
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    whole = vertebra.mask if isinstance(vertebra, Vertebra) else np.asarray(vertebra, bool)
-    hu, whole_c, geom, sl = _crop(scan, whole)
-    if body_mask is not None:
-        body = np.asarray(body_mask, bool)[sl]
-    elif opts.isolate_body:
-        body = isolate_body(whole_c, geom, opening_mm=opts.opening_mm)
-    else:
-        body = whole_c
-    frame = vertebral_frame(body, geom, vertebra_mask=whole_c)
+    hu, whole_c, geom = vertebra.hu, vertebra.mask, vertebra.geometry
+    body = vertebra.region(opts.region)
+    frame = vertebra.frame
     timings["isolate_frame"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -157,16 +129,18 @@ def mesh_vertebra(
     zn = (tet.nodes_mm - np.asarray(frame.centroid_mm)) @ np.asarray(frame.cranial)
     frame = VertebralFrame(frame.centroid_mm, frame.cranial, frame.anterior, frame.lateral, float(zn.min()), float(zn.max()))
     sets, height = endplates(tet.nodes_mm, tet.elements, frame, max_angle_deg=opts.endplate_angle_deg)
+    flags = _clamped_flags(int(n_clamped), len(e), vertebra.name)
     info = {
         "kernel": calibration.kernel,
         "calibration": calibration.as_dict(),
         "law": mats.law,
         "n_clamped": int(n_clamped),
-        "options": opts.model_dump(),
+        "options": opts.model_dump(mode="json"),
         "body_mask_volume_mm3": float(body.sum() * geom.voxel_volume_mm3),
-        "scan": scan.path,
-        "scan_sha256": scan.metadata.get("sha256"),
-        "vertebra": getattr(vertebra, "name", None),
+        "vertebra": vertebra.name,
+        "vertebra_record": vertebra.describe(),
+        "inputs": {k: v.as_dict() for k, v in vertebra.inputs.items()},
+        "flags": [f.as_dict() for f in (*vertebra.flags, *flags)],
         "timings_s": timings,
     }
     mesh = VertebraMesh(

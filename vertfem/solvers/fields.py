@@ -17,7 +17,11 @@ from ..errors import SolverError
 from ..meshing.tet10 import quadrature, shape_functions
 from .assembly import BlockPattern, assemble_mass, element_gradients, lame
 
-__all__ = ["element_fields", "project_to_nodes", "von_mises", "principal_values"]
+__all__ = ["element_fields", "project_to_nodes", "von_mises", "principal_values", "vtk_tensor", "VTK_ORDER"]
+
+#: VTK's component order of a symmetric tensor with 6 components (vtkTensorPrincipalInvariants,
+#: ParaView): xx, yy, zz, xy, yz, xz.
+VTK_ORDER = ((0, 0), (1, 1), (2, 2), (0, 1), (1, 2), (0, 2))
 
 _VOIGT = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
 
@@ -28,6 +32,36 @@ def _tensor(v: np.ndarray) -> np.ndarray:
     for k, (i, j) in enumerate(_VOIGT):
         t[..., i, j] = t[..., j, i] = v[..., k]
     return t
+
+
+def vtk_tensor(voigt: np.ndarray, rotation: np.ndarray | None = None) -> np.ndarray:
+    """Tensor components (…, 6) in vertfem's order (xx, yy, zz, yz, xz, xy) → VTK's order, optionally rotated.
+
+    Parameters
+    ----------
+    voigt : ndarray (…, 6)
+        Tensor (not engineering) components in the vertebral frame.
+    rotation : ndarray (3, 3), optional
+        Columns = the frame's axes in scanner coordinates
+        (:attr:`~vertfem.vertebra.VertebralFrame.rotation`); the tensor is
+        returned in scanner axes, ``R · T · Rᵀ``, so that principal directions
+        read from a VTU point the right way in the scanner-space mesh.
+
+    Returns
+    -------
+    ndarray (…, 6)
+        xx, yy, zz, xy, yz, xz.
+
+    Examples
+    --------
+    >>> vtk_tensor(np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])).tolist()
+    [1.0, 2.0, 3.0, 6.0, 4.0, 5.0]
+    """
+    t = _tensor(np.asarray(voigt, dtype=float))
+    if rotation is not None:
+        r = np.asarray(rotation, dtype=float)
+        t = r @ t @ r.T
+    return np.stack([t[..., i, j] for i, j in VTK_ORDER], axis=-1)
 
 
 def von_mises(stress: np.ndarray) -> np.ndarray:

@@ -39,6 +39,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..errors import SolverError
+from .options import SolverName
 from .multigrid import pmg_cg
 from .pardiso import PardisoCholesky, mixed_precision_solve
 
@@ -46,7 +47,6 @@ __all__ = ["SolverInfo", "solve_spd", "available_solvers", "rigid_body_modes"]
 
 log = logging.getLogger(__name__)
 
-SolverName = Literal["auto", "cg-pmg", "pardiso", "cholmod", "cg-amg", "cg-jacobi", "superlu"]
 
 
 @dataclass(frozen=True)

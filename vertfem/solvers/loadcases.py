@@ -1,7 +1,7 @@
 """Load cases as data: boundary conditions on named node sets.
 
 All components are in the **vertebral frame** (x lateral, y anterior,
-z cranial; :class:`~vertfem.meshing.frame.VertebralFrame`); the solver
+z cranial; :class:`~vertfem.vertebra.VertebralFrame`); the solver
 works in that frame, so an axial displacement is a coordinate component
 whatever the vertebra's orientation in the scanner.
 

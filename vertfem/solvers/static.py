@@ -15,44 +15,24 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field
 
-from .. import __version__
 from ..errors import BoundaryConditionError, UnderConstrainedError
 from ..meshing.model import REGIONS, VertebraMesh, boundary_faces
+from ..provenance import Flag, InputFile, Provenance
 from .assembly import BlockPattern, assemble_stiffness, surface_traction_loads
 from .fields import element_fields, project_to_nodes
-from .linear import SolverName, rigid_body_modes, solve_spd
-from .multigrid import p1_prolongation
+from .linear import rigid_body_modes, solve_spd
 from .loadcases import Displacement, Force, LoadCase, Rotation, resolve_nodes
+from .multigrid import p1_prolongation
+from .options import SolveOptions
 from .results import FEResult, Reaction
 
-__all__ = ["SolveOptions", "solve_load_case", "apply_conditions"]
+__all__ = ["solve_load_case", "apply_conditions", "mesh_provenance"]
 
 log = logging.getLogger(__name__)
-
-
-class SolveOptions(BaseModel):
-    """Solver and post-processing options (the ``solve`` section of a config)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    solver: SolverName = "auto"
-    precision: Literal["mixed", "double"] = Field(
-        "mixed", description="PARDISO factor precision (mixed: float32 factor refined to float64 by CG)"
-    )
-    rtol: float = Field(1e-8, gt=0, lt=1e-2, description="relative residual of iterative solvers")
-    strength: Literal["apparent_strain", "pistoia"] = Field(
-        "apparent_strain", description="which definition gives strength_N"
-    )
-    strength_strain: float = Field(0.02, gt=0, lt=0.2, description="apparent strain at failure (Jiang 2023: 2 %)")
-    pistoia_volume_fraction: float = Field(0.07, gt=0, lt=1, description="critical bone volume fraction")
-    pistoia_strain: float = Field(0.011, gt=0, lt=0.2, description="critical effective strain")
-    nodal_fields: bool = Field(True, description="L2-project stress and strain to the nodes")
 
 
 def apply_conditions(
@@ -238,15 +218,12 @@ def solve_load_case(mesh: VertebraMesh, load_case: LoadCase, options: SolveOptio
     timings["postprocess"] = time.perf_counter() - t
     vol = float(fields["volume_mm3"][bone].sum())
     fields = {k_: v for k_, v in fields.items() if not k_.startswith("qp_")}
-    provenance = {
-        "vertfem": __version__,
-        "versions": _versions(),
-        "mesh": mesh.info,
-        "load_case": {"name": load_case.name, "description": load_case.description, **load_case.meta},
-        "solve_options": opts.model_dump(),
-    }
+    provenance = mesh_provenance(mesh, {"mesh": mesh.info.get("options", {}), "solve": opts.model_dump(mode="json"),
+                                        "load_case": {"name": load_case.name, **load_case.meta}})
     log.info("%s: K = %s N/mm, %d DOFs via %s", load_case.name, stiffness, n, info.solver)
     return FEResult(
+        vertebra=str(mesh.info.get("vertebra") or "mesh"),
+        kernel=mesh.info.get("kernel"),
         load_case=load_case.name,
         load_case_description=load_case.description,
         stiffness_N_per_mm=stiffness,
@@ -269,13 +246,10 @@ def solve_load_case(mesh: VertebraMesh, load_case: LoadCase, options: SolveOptio
     )
 
 
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {}
-    for pkg in ("numpy", "scipy", "scikit-fem", "gmsh", "SimpleITK", "pypardiso", "pyamg"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            continue
-    return out
+def mesh_provenance(mesh: VertebraMesh, options: dict) -> Provenance:
+    """Provenance of an FE result from what the mesher recorded about its vertebra and inputs."""
+    info = mesh.info
+    inputs = {k: InputFile(v["path"], v["sha256"]) for k, v in info.get("inputs", {}).items()}
+    flags = tuple(Flag.from_dict(f) for f in info.get("flags", []))
+    return Provenance("fe", options, inputs, info.get("vertebra_record", {"name": info.get("vertebra")}),
+                      info.get("calibration"), flags)

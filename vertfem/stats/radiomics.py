@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.preprocessing import MaxAbsScaler
 
+from ..errors import StatisticsInputError
 from .roc import roc_analysis
 
 __all__ = ["RadiomicsModel", "decision_curve", "fit_radiomics_model", "mrmr"]
@@ -83,7 +84,7 @@ def fit_radiomics_model(
     y = np.asarray(y, int)
     x = x.loc[:, x.notna().all() & (x.std() > 0)]
     if x.shape[1] == 0:
-        raise ValueError("no usable (finite, non-constant) feature columns for the radiomics model")
+        raise StatisticsInputError("no usable (finite, non-constant) feature columns for the radiomics model")
     xtr, xte, ytr, yte = train_test_split(x, y, test_size=test_size, stratify=y, random_state=seed)
     scaler = MaxAbsScaler().fit(xtr)
     xtr = pd.DataFrame(scaler.transform(xtr), columns=x.columns)
@@ -104,7 +105,8 @@ def fit_radiomics_model(
     frac, mean_pred = calibration_curve(yte, p_te, n_bins=5, strategy="quantile")
     return RadiomicsModel(
         features=list(kept), coefficients=kept, intercept=float(lasso.intercept_[0]),
-        auc_train=roc_analysis(ytr, rs_tr), auc_test=roc_analysis(yte, rs_te),
+        auc_train=roc_analysis(ytr, rs_tr, higher_is_positive=True),
+        auc_test=roc_analysis(yte, rs_te, higher_is_positive=True),
         calibration_test=pd.DataFrame({"mean_predicted": mean_pred, "observed_fraction": frac}),
         decision_curve_test=decision_curve(yte, p_te), radscore_train=rs_tr, radscore_test=rs_te,
         y_train=ytr, y_test=yte,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def run_analysis(a: Analysis, table: pd.DataFrame, study: Study, figdir: Path) -
                 ok = x.notna() & y.notna()
                 if ok.sum() < 3:
                     continue
-                fn = stats.linear_regression if a.type == "regression" else stats.spearman
+                fn: Callable[..., dict] = stats.linear_regression if a.type == "regression" else stats.spearman
                 rows.append({"measure": m, "x": a.x, "kernel": k, **fn(x[ok], y[ok])})
                 series.append((k, x[ok].to_numpy(), y[ok].to_numpy()))
             if series:
@@ -117,10 +118,9 @@ def run_analysis(a: Analysis, table: pd.DataFrame, study: Study, figdir: Path) -
     elif a.type == "delong":
         for k in _kernels(table, a):
             d = table[table["kernel"] == k]
-            sign = 1.0 if a.higher_is_positive else -1.0
             for m in a.measures[1:]:
-                r = stats.delong_test(_numeric(d[a.outcome]), sign * _numeric(d[a.measures[0]]),
-                                      sign * _numeric(d[m]))
+                r = stats.delong_test(_numeric(d[a.outcome]), _numeric(d[a.measures[0]]), _numeric(d[m]),
+                                      higher_is_positive=a.higher_is_positive)
                 rows.append({"kernel": k, "measure_a": a.measures[0], "measure_b": m, **r})
     elif a.type == "odds_ratios":
         for k in _kernels(table, a):

@@ -13,19 +13,15 @@ from typing import Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from ..calibration import CalibrationEntry, KernelRegistry, default_registry
 from ..errors import ConfigError
-from ..focal import FocalOptions
-from ..labels import CONVENTIONS
-from ..meshing import MeshOptions
-from ..solvers.linear import SolverName
-from ..texture import preset
+from ..measures import MEASURES
+from ..options import Options
+from ..vertebra.model import VertebraOptions
 
 __all__ = ["Analysis", "Columns", "Measures", "Study", "load_cohort", "load_study"]
-
-MEASURES = ("vbmd", "fe", "focal", "texture")
 
 
 class _Model(BaseModel):
@@ -46,62 +42,16 @@ class Columns(_Model):
     covariates: list[str] = ["age", "sex"]
 
 
-class VBMDMeasure(_Model):
-    enabled: bool = True
-    erosion_mm: float = Field(6.0, ge=0)
+def _measures_model() -> type[BaseModel]:
+    """The ``measures:`` section: one optional key per registered measure, holding its options model verbatim."""
+    fields: dict[str, Any] = {name: (m.options_model | None, None) for name, m in MEASURES.items()}
+    model = create_model("Measures", __config__=ConfigDict(extra="forbid"), __module__=__name__, **fields)
+    model.__doc__ = ("Measures to compute, each with its options (the same names as the Python options models and "
+                     "the command-line flags); a measure listed is computed, an empty entry uses its defaults.")
+    return model
 
 
-class FEMeasure(_Model):
-    enabled: bool = True
-    mesh_size_mm: float = Field(2.0, gt=0.3, le=6.0)
-    law: str = "morgan2003-vertebra"
-    load_case: str | dict[str, Any] = "axial_compression"
-    solver: SolverName = "auto"
-    save_fields: bool = False
-    mesh: dict[str, Any] = Field({}, description="further MeshOptions, e.g. cap_thickness_mm: 5")
-
-    @field_validator("mesh")
-    @classmethod
-    def _valid_mesh(cls, v: dict) -> dict:
-        MeshOptions(**v)
-        return v
-
-    def mesh_options(self) -> MeshOptions:
-        return MeshOptions(**{"mesh_size_mm": self.mesh_size_mm, "law": self.law, **self.mesh})
-
-
-class FocalMeasure(_Model):
-    enabled: bool = False
-    options: dict[str, Any] = {}
-
-    @field_validator("options")
-    @classmethod
-    def _valid(cls, v: dict) -> dict:
-        FocalOptions(**v)
-        return v
-
-
-class TextureMeasure(_Model):
-    enabled: bool = False
-    preset: str = "goller2023"
-    vois: list[Literal["body", "cortical", "cancellous"]] | None = None
-    shell_mm: float = Field(2.0, gt=0)
-
-    @field_validator("preset")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        preset(v)  # raises ConfigError (a ValueError) naming the presets
-        return v
-
-
-class Measures(_Model):
-    vbmd: VBMDMeasure = VBMDMeasure()
-    fe: FEMeasure = FEMeasure()
-    focal: FocalMeasure = FocalMeasure()
-    texture: TextureMeasure = TextureMeasure()
-
-    def enabled(self) -> list[str]:
-        return [m for m in MEASURES if getattr(self, m).enabled]
+Measures = _measures_model()
 
 
 _NEEDS = {
@@ -134,7 +84,8 @@ class Analysis(_Model):
     outcome: str | None = None
     by: str | None = None
     covariates: list[str] = []
-    higher_is_positive: bool = False
+    higher_is_positive: bool | None = Field(
+        False, description="a higher value means the event (None: decide from the data, as pROC's 'auto')")
     feature_prefix: str = ""
     n_mrmr: int = Field(30, ge=1)
     test_size: float = Field(0.3, gt=0, lt=1)
@@ -164,20 +115,38 @@ class Study(_Model):
     name: str
     cohort: Path
     columns: Columns = Columns()
-    convention: str = "totalsegmentator"
+    vertebra: VertebraOptions = VertebraOptions()
     calibrations: dict[str, CalibrationEntry] = {}
-    measures: Measures = Measures()
+    measures: Measures = Field(default_factory=lambda: Measures.model_validate({"vbmd": {}, "fe": {}}))  # type: ignore[valid-type]
+    save_files: list[str] = Field([], description="measures whose files (maps, VTU) are saved per task")
     analyses: list[Analysis] = []
     output: Path = Path("results")
     execution: Execution = Execution()
     root: Path = Path(".")
 
-    @field_validator("convention")
+    @field_validator("measures", mode="before")
     @classmethod
-    def _conv(cls, v: str) -> str:
-        if v not in CONVENTIONS:
-            raise ValueError(f"unknown label convention {v!r}; choose from {sorted(CONVENTIONS)}")
+    def _empty_is_default(cls, v: Any) -> Any:
+        # "vbmd:" with nothing after it (None) means: compute vBMD with its default options
+        return {k: ({} if x is None else x) for k, x in v.items()} if isinstance(v, dict) else v
+
+    @field_validator("save_files")
+    @classmethod
+    def _known_measures(cls, v: list[str]) -> list[str]:
+        bad = sorted(set(v) - set(MEASURES))
+        if bad:
+            raise ValueError(f"unknown measure(s) {bad}; known: {list(MEASURES)}")
         return v
+
+    def enabled(self) -> dict[str, Options]:
+        """The measures to compute, in registry order, with their options."""
+        given = self.measures.model_fields_set
+        return {name: getattr(self.measures, name) for name in MEASURES if name in given}
+
+    @property
+    def convention(self) -> str:
+        """Label convention of the cohort's masks."""
+        return self.vertebra.convention
 
     def path(self, p: str | Path) -> Path:
         """A path from the study or cohort table, resolved against the YAML file's folder."""

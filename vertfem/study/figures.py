@@ -81,7 +81,7 @@ def radiomics_plots(model, title: str, path: Path) -> Path:
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     for name, y, s in (("train", model.y_train, model.radscore_train), ("test", model.y_test, model.radscore_test)):
-        r = roc_analysis(y, s)
+        r = roc_analysis(y, s, higher_is_positive=True)  # a higher radscore means the event
         axes[0].plot(r["fpr"], r["tpr"], label=f"{name} AUC {r['auc']:.2f}")
     axes[0].plot([0, 1], [0, 1], color="0.7", ls=":")
     axes[0].set(xlabel="1 − specificity", ylabel="sensitivity", title=f"radscore ROC, {title}")

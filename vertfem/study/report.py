@@ -12,6 +12,7 @@ from .analyses import run_analyses
 from .config import Study, load_cohort, load_study
 from .runner import study_status
 from .store import ResultStore
+from .tasks import make_tasks
 
 __all__ = ["write_report"]
 
@@ -39,7 +40,8 @@ def write_report(study: Study | str | Path) -> Path:
     figdir = out / "figures"
     out.mkdir(parents=True, exist_ok=True)
     store = ResultStore(study.output_dir)
-    table = store.consolidate(load_cohort(study), study.columns)
+    cohort = load_cohort(study)
+    table = store.consolidate(cohort, study.columns, make_tasks(study, cohort))
     status = study_status(study)
     results = run_analyses(study, table, figdir)
     md = [f"# {study.name}", "", f"Results table: {len(table)} rows (`../results.csv`).", "", "## Tasks", "",

@@ -35,6 +35,7 @@ class StudyRun:
     wall_s: float
     task_time_s: float
     backend: str
+    changed: int = 0
 
     @property
     def tasks_per_minute(self) -> float:
@@ -68,13 +69,14 @@ def _file_log(outdir: Path) -> logging.Handler:
     return h
 
 
-def _pending(study: Study, cohort, store: ResultStore, force: bool) -> tuple[list[Task], int]:
-    tasks = make_tasks(study, cohort)
+def _pending(tasks: list[Task], store: ResultStore, force: bool) -> tuple[list[Task], int, int]:
+    """Tasks to run, tasks reused, and finished tasks whose settings (or inputs) changed since they ran."""
     if force:
-        return tasks, 0
-    status = store.status()
-    pending = [t for t in tasks if status.get(t.task_id) != "done"]
-    return pending, len(tasks) - len(pending)
+        return tasks, 0, 0
+    done = store.done_settings()
+    pending = [t for t in tasks if done.get(t.task_id) != t.settings_sha256]
+    changed = sum(1 for t in pending if t.task_id in done)
+    return pending, len(tasks) - len(pending), changed
 
 
 def _iter_local(pending, study, outdir, workers):
@@ -145,9 +147,13 @@ def run_study(
     backend = "dask" if (scheduler or cluster) else ("inline" if workers <= 1 else "local")
     try:
         cohort = load_cohort(study)
-        pending, skipped = _pending(study, cohort, store, force)
-        log.info("study %s: %d tasks pending, %d already done, backend %s, %d workers", study.name, len(pending),
-                 skipped, backend, workers)
+        tasks = make_tasks(study, cohort)
+        pending, skipped, changed = _pending(tasks, store, force)
+        log.info("study %s: %d tasks pending, %d already done with the same settings, backend %s, %d workers",
+                 study.name, len(pending), skipped, backend, workers)
+        if changed:
+            log.warning("%d finished tasks are recomputed because their settings or input files changed; their "
+                        "previous records move to records/superseded/", changed)
         it = (_iter_dask(pending, study, outdir, workers, scheduler, cluster) if backend == "dask"
               else _iter_local(pending, study, outdir, workers))
         t0 = time.perf_counter()
@@ -168,20 +174,23 @@ def run_study(
                     log.warning("failed %s: %s: %s", task.task_id, rec.get("error_type"), rec.get("error_message"))
                 bar.update(job, advance=1, failed=failed)
         wall = time.perf_counter() - t0
-        store.consolidate(cohort, study.columns)
+        store.consolidate(cohort, study.columns, tasks)
         log.info("finished: %d done, %d failed, %d skipped in %.1f s", done, failed, skipped, wall)
-        return StudyRun(len(pending) + skipped, skipped, done, failed, wall, task_time, backend)
+        return StudyRun(len(tasks), skipped, done, failed, wall, task_time, backend, changed)
     finally:
         log.removeHandler(handler)
         handler.close()
 
 
 def study_status(study: Study | str | Path) -> dict[str, dict[str, int]]:
-    """Counts of done / failed / pending tasks per measure."""
+    """Counts of done / failed / outdated (settings changed) / pending tasks per measure."""
     study = study if isinstance(study, Study) else load_study(study)
-    status = ResultStore(study.output_dir).status()
+    store = ResultStore(study.output_dir)
+    status, done = store.status(), store.done_settings()
     out: dict[str, dict[str, int]] = {}
     for t in make_tasks(study, load_cohort(study)):
         s = status.get(t.task_id, "pending")
-        out.setdefault(t.measure, {"done": 0, "failed": 0, "pending": 0})[s] += 1
+        if s == "done" and done.get(t.task_id) != t.settings_sha256:
+            s = "outdated"
+        out.setdefault(t.measure, {"done": 0, "failed": 0, "outdated": 0, "pending": 0})[s] += 1
     return out

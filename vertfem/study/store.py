@@ -30,7 +30,13 @@ class ResultStore:
         return self.records_dir / f"{task_id}.json"
 
     def write(self, record: dict[str, Any]) -> Path:
+        """Write a task's record atomically; a finished record of other settings moves to ``superseded/``."""
         final = self.path(record["task_id"])
+        old = self.read(record["task_id"])
+        if old and old.get("status") == "done" and old.get("settings_sha256") != record.get("settings_sha256"):
+            keep = self.records_dir / "superseded" / f"{record['task_id']}.{str(old.get('settings_sha256'))[:12]}.json"
+            keep.parent.mkdir(exist_ok=True)
+            os.replace(final, keep)
         fd, tmp = tempfile.mkstemp(dir=self.records_dir, prefix=".tmp-", suffix=".json")
         with os.fdopen(fd, "w") as f:
             json.dump(record, f, indent=1, default=str)
@@ -51,6 +57,10 @@ class ResultStore:
         """task_id → done/failed for every stored record."""
         return {r["task_id"]: r["status"] for r in self.records()}
 
+    def done_settings(self) -> dict[str, str | None]:
+        """task_id → settings hash of every finished record."""
+        return {r["task_id"]: r.get("settings_sha256") for r in self.records() if r["status"] == "done"}
+
     def failures(self, records: list[dict[str, Any]] | None = None) -> pd.DataFrame:
         """One row per failed task: what, where, which error."""
         cols = ("task_id", "subject", "scan", "kernel", "vertebra", "measure", "error_type", "error_message", "ct",
@@ -58,21 +68,33 @@ class ResultStore:
         recs = self.records() if records is None else records
         return pd.DataFrame([{k: r.get(k) for k in cols} for r in recs if r["status"] == "failed"], columns=cols)
 
-    def consolidate(self, cohort: pd.DataFrame, columns) -> pd.DataFrame:
+    def consolidate(self, cohort: pd.DataFrame, columns: Any, tasks: list[Any] | None = None) -> pd.DataFrame:
         """Wide results table: one row per (subject, scan, kernel, vertebra), cohort covariates joined.
 
-        Written to ``results.parquet`` and ``results.csv``; failures to ``failures.csv``.
+        Only records of ``tasks`` (the current plan) with their current settings enter it; flags of the row's
+        measures are united. Written to ``results.parquet`` and ``results.csv``; failures to ``failures.csv``.
         """
         recs = self.records()
+        if tasks is not None:
+            current = {t.task_id: t.settings_sha256 for t in tasks}
+            recs = [r for r in recs if r["task_id"] in current
+                    and (r["status"] != "done" or r.get("settings_sha256") == current[r["task_id"]])]
         keys = ["subject", "scan", "kernel", "vertebra"]
         done = [r for r in recs if r["status"] == "done"]
         rows: dict[tuple, dict[str, Any]] = {}
         for r in done:
             k = tuple(r[c] for c in keys)
-            rows.setdefault(k, dict(zip(keys, k)) | {"row": r["row"]}).update(r["values"])
+            row = rows.setdefault(k, dict(zip(keys, k)) | {"row": r["row"], "flags": "", "cut_by_fov": False})
+            values = dict(r["values"])
+            flags = {f for f in (row["flags"] + ";" + str(values.pop("flags", "") or "")).split(";") if f}
+            row["cut_by_fov"] = bool(row["cut_by_fov"] or values.pop("cut_by_fov", False))
+            row.update(values)
+            row["flags"] = ";".join(sorted(flags))
         table = pd.DataFrame(list(rows.values()))
         if len(table):
-            cov = cohort.drop(columns=[columns.ct, columns.mask], errors="ignore").copy()
+            # the cohort's own identity columns are already in the table under their canonical names
+            ident = [columns.ct, columns.mask, columns.subject, columns.scan, columns.kernel, columns.vertebra]
+            cov = cohort.drop(columns=ident, errors="ignore").copy()
             cov["row"] = cov.index.astype(int)
             extra = [c for c in cov.columns if c not in table.columns or c == "row"]
             table = table.merge(cov[extra], on="row", how="left").drop(columns="row")

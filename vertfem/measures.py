@@ -1,0 +1,148 @@
+"""The measure protocol and its registry: one front door for the Python API, the CLI and the study YAML.
+
+A measure is three things:
+
+* an **options model** (a frozen :class:`~vertfem.options.Options`), whose
+  fields are the measure's options everywhere — keyword arguments in Python,
+  ``--flags`` of its command, the keys of its section in a study YAML;
+* a **run function** ``run(vertebra, options=None, **overrides) -> result``
+  taking a prepared :class:`~vertfem.vertebra.Vertebra`;
+* a **result** with the faces of :class:`MeasureResult`: ``row()`` (a flat
+  dict, units in the column names), ``save(folder)`` (one JSON record with the
+  provenance block, plus its maps or fields) and ``provenance``.
+
+:data:`MEASURES` lists them by name. The registry imports a measure's module
+only when it is used, so ``vertfem texture`` never loads the mesher.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from .errors import ConfigError
+from .options import Options, parse_options
+from .provenance import Provenance
+from .vertebra import Vertebra
+
+__all__ = ["Measure", "MeasureResult", "MEASURES", "get_measure", "run_measure", "table_row"]
+
+
+@runtime_checkable
+class MeasureResult(Protocol):
+    """What every measure's result offers."""
+
+    measure: ClassVar[str]
+    provenance: Provenance
+
+    def row(self) -> dict[str, Any]:
+        """Scalars as one flat row; units in the column names."""
+        ...  # pragma: no cover - protocol
+
+    def save(self, folder: str | Path) -> dict[str, Path]:
+        """Write one JSON record (values + provenance) and the measure's maps/fields; return the paths."""
+        ...  # pragma: no cover - protocol
+
+
+def _load(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One entry of the registry.
+
+    Attributes
+    ----------
+    name : str
+        Registry name: the CLI command, the study YAML section, the ``measure`` of its records.
+    title : str
+        One line for help texts and reports.
+    options_path, run_path : str
+        ``"module:attribute"`` of the options model and the run function (imported on use).
+    calibrated : bool
+        Whether the measure needs an HU → density calibration.
+    """
+
+    name: str
+    title: str
+    options_path: str
+    run_path: str
+    calibrated: bool = True
+
+    @property
+    def options_model(self) -> type[Options]:
+        """The options model class."""
+        model: type[Options] = _load(self.options_path)
+        return model
+
+    @property
+    def run(self) -> Callable[..., MeasureResult]:
+        """The run function ``run(vertebra, options=None, **overrides)``."""
+        fn: Callable[..., MeasureResult] = _load(self.run_path)
+        return fn
+
+    def parse(self, data: Any = None, *, where: str | None = None, **overrides: Any) -> Options:
+        """Validate options for this measure (:func:`~vertfem.options.parse_options`)."""
+        return parse_options(self.options_model, data, where=where or f"{self.name} options", **overrides)
+
+
+MEASURES: dict[str, Measure] = {
+    m.name: m
+    for m in (
+        Measure("vbmd", "trabecular vBMD (mg/cm³) and ACR class", "vertfem.vbmd:VBMDOptions",
+                "vertfem.vbmd:trabecular_vbmd"),
+        Measure("fe", "linear FE stiffness (N/mm) and strength (N)", "vertfem.fe.options:FEOptions", "vertfem.fe.run:fe_analysis"),
+        Measure("focal", "focal BMC loss maps and summary (Li et al. 2022)", "vertfem.focal.options:FocalOptions",
+                "vertfem.focal.measure:focal_bmc_loss"),
+        Measure("texture", "texture/radiomics features (IBSI) of the vertebra's VOIs",
+                "vertfem.texture.vertebra:TextureOptions", "vertfem.texture.vertebra:texture_features",
+                calibrated=False),
+    )
+}
+"""Every measure by name."""
+
+
+def get_measure(name: str) -> Measure:
+    """The registry entry of a measure.
+
+    Raises
+    ------
+    ConfigError
+        An unknown name, listing the known ones.
+
+    Examples
+    --------
+    >>> get_measure("vbmd").title
+    'trabecular vBMD (mg/cm³) and ACR class'
+    """
+    try:
+        return MEASURES[name]
+    except KeyError:
+        raise ConfigError(f"unknown measure {name!r}; known measures: {', '.join(MEASURES)}") from None
+
+
+def run_measure(name: str, vertebra: Vertebra, options: Any = None, **overrides: Any) -> MeasureResult:
+    """Run a measure by name on a prepared vertebra.
+
+    Examples
+    --------
+    >>> import vertfem as vf
+    >>> p = vf.example_paths()
+    >>> v = vf.prepare_vertebra(p["ct"], p["labels"], "L1", kernel="B40f")
+    >>> round(run_measure("vbmd", v, erosion_mm=6).row()["vbmd_mg_cm3"], 1)
+    80.0
+    """
+    m = get_measure(name)
+    return m.run(vertebra, m.parse(options, **overrides))
+
+
+def table_row(result: MeasureResult) -> dict[str, Any]:
+    """A result's row plus its provenance columns (hashes, calibration, flags), options hash named by measure."""
+    prov = result.provenance.row()
+    prov[f"{result.measure}_options_sha256"] = prov.pop("options_sha256")
+    return {**result.row(), **prov}
