@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import CalibrationError, ConfigError, UnknownKernelError
+from .options import load_yaml
 
 __all__ = [
     "KernelCalibration",
@@ -225,10 +226,12 @@ class CalibrationEntry(BaseModel):
 
 
 class CalibrationFile(BaseModel):
-    """Schema of a calibration YAML file: ``kernels: {NAME: entry}``."""
+    """Schema of a calibration YAML file: ``kernels: {NAME: entry}`` and, for a file written by
+    ``vertfem calibrate``, the ``report`` of how its line was obtained (kept for the record, not read)."""
 
     model_config = ConfigDict(extra="forbid")
     kernels: dict[str, CalibrationEntry]
+    report: dict[str, Any] | None = None
 
 
 def calibrations_from_mapping(data: Mapping, *, origin: str = "<mapping>") -> list[KernelCalibration]:
@@ -252,10 +255,7 @@ def load_calibrations(path: str | Path, *, registry: KernelRegistry | None = Non
             inserts: {hu: [2, 101, 205, 302], density_g_cm3: [0.0, 0.075, 0.15, 0.225]}
     """
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read calibration file {p}: {exc}") from exc
+    data = load_yaml(p, what="calibration file")
     cals = calibrations_from_mapping(data or {}, origin=str(p))
     return (registry or default_registry()).with_calibration(*cals)
 

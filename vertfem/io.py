@@ -178,8 +178,21 @@ def _check_pixel_type(pixel_id: int, dtype: np.dtype, what: str) -> None:
         raise AbsurdHUError(
             f"{what} is stored as {name} values, which cannot hold Hounsfield units (air −1000, bone up to "
             "+3000): values were clipped when the image was converted. Use the original CT (16-bit integer or "
-            "float), not a display or 8-bit export"
+            "float), not a display or 8-bit export — or, if this is a label map, give the CT first and the label "
+            "map second"
         )
+
+
+def _nifti_non_finite(path: Path) -> int:
+    """Non-finite voxels stored in a floating-point NIfTI file.
+
+    ITK's NIfTI reader (and so SimpleITK) turns NaN voxels into 0 — water — when reading; nibabel reads the
+    stored values as they are, so the check sees what the file holds.
+    """
+    import nibabel
+
+    data = np.asanyarray(nibabel.load(str(path)).dataobj)
+    return int((~np.isfinite(data)).sum())
 
 
 def read_scan(path: str | Path, *, series_uid: str | None = None, kernel: str | None = None) -> Scan:
@@ -219,10 +232,13 @@ def read_scan(path: str | Path, *, series_uid: str | None = None, kernel: str | 
     _check_pixel_type(image.GetPixelID(), np.dtype(np.float32), f"CT {path}")
     meta["pixel_type"] = image.GetPixelIDTypeAsString()
     hu = sitk.GetArrayFromImage(image).astype(np.float32)
-    bad = ~np.isfinite(hu)
-    if bad.any():
+    n_bad = int((~np.isfinite(hu)).sum())
+    is_nifti = str(path).lower().endswith((".nii", ".nii.gz"))
+    if not n_bad and is_nifti and image.GetPixelID() in (sitk.sitkFloat32, sitk.sitkFloat64):
+        n_bad = _nifti_non_finite(Path(path))
+    if n_bad:
         raise NonFiniteHUError(
-            f"CT {path} has {int(bad.sum())} non-finite voxels (NaN/inf); "
+            f"CT {path} has {n_bad} non-finite voxels (NaN/inf); "
             "fill them (e.g. with -1024 HU outside the body) before analysis"
         )
     if kernel and "convolution_kernel" not in meta:

@@ -13,13 +13,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import ConfigError
 
-__all__ = ["Options", "parse_options", "options_sha256", "flag_name", "describe_errors"]
+__all__ = ["Options", "parse_options", "options_sha256", "flag_name", "describe_errors", "load_yaml"]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -131,3 +133,51 @@ def options_sha256(options: BaseModel | Mapping[str, Any]) -> str:
     data = options.model_dump(mode="json") if isinstance(options, BaseModel) else dict(options)
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+
+def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first on line {seen[key]}, again on line "
+                            f"{key_node.start_mark.line + 1})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def load_yaml(path: str | Path, *, what: str = "file") -> Any:
+    r"""Read a YAML file safely: no tags that build Python objects, no key given twice.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read, is not valid YAML, or repeats a key (with its lines).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.yaml")
+    >>> _ = open(p, "w").write("a: 1\nb: 2\na: 3\n")
+    >>> load_yaml(p, what="study file")
+    Traceback (most recent call last):
+    ...
+    vertfem.errors.ConfigError: study file ... is not valid YAML: duplicate key 'a' (first on line 1, again on line 3)...
+    """
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {p}: {exc.strerror or exc}") from exc
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} {p} is not valid YAML: {exc}") from exc

@@ -23,7 +23,7 @@ from rich.console import Console
 from .._version import __version__
 from ..errors import VertfemError
 from ..measures import MEASURES
-from . import analyze, demo, info, measure, mesh, study, view
+from . import analyze, calibrate, demo, info, measure, mesh, study, view
 
 __all__ = ["main", "run", "build_parser"]
 
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         measure.register(sub, name)
     analyze.register(sub)
     mesh.register(sub)
+    calibrate.register(sub)
     study.register(sub)
     view.register(sub)
     demo.register(sub)
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    console = Console()
+    console = Console(soft_wrap=True)  # whole lines in logs and pipes: no wrapping at 80 columns
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")

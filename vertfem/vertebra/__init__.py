@@ -10,11 +10,19 @@ from .body import cortical_split, isolate_body
 from .depth import distance_inside_mm, erode_mm, surface_depth_mm
 from .frame import VertebralFrame, frame_from_points, vertebral_frame
 from .model import CROP_MARGIN_VOX, Crop, Region, Vertebra, VertebraOptions, region_field
-from .prepare import AlignedLabels, align_labels, prepare_vertebra, prepare_vertebrae
+from .prepare import (
+    INTERNAL,
+    AlignedLabels,
+    ScanCalibration,
+    align_labels,
+    internal_scan_calibration,
+    prepare_vertebra,
+    prepare_vertebrae,
+)
 from .selection import Selection, VertebraInfo, labels_on_scan_grid, list_vertebrae, select_mask
 
 __all__ = [
-    "AlignedLabels", "CROP_MARGIN_VOX", "Crop", "Region", "Selection", "Vertebra", "VertebraInfo",
+    "AlignedLabels", "CROP_MARGIN_VOX", "INTERNAL", "ScanCalibration", "internal_scan_calibration", "Crop", "Region", "Selection", "Vertebra", "VertebraInfo",
     "VertebraOptions", "VertebralFrame", "align_labels", "cortical_split", "distance_inside_mm", "erode_mm",
     "frame_from_points", "isolate_body", "labels_on_scan_grid", "list_vertebrae", "prepare_vertebra",
     "prepare_vertebrae", "region_field", "select_mask", "surface_depth_mm", "vertebral_frame",

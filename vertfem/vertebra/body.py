@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ..errors import EmptyMaskError, EmptyROIError
+from ..errors import EmptyMaskError, EmptyROIError, SegmentationError
 from ..geometry import ImageGeometry, mask_box
 from .depth import distance_inside_mm, surface_depth_mm
 from .frame import VertebralFrame, vertebral_frame
@@ -24,10 +24,21 @@ from .frame import VertebralFrame, vertebral_frame
 __all__ = ["isolate_body", "cortical_split"]
 
 
+#: A second thick core this large (fraction of the largest) is a second vertebral body in the same mask.
+SECOND_BODY_FRACTION = 0.4
+
+
 def _largest_thick_component(core: np.ndarray, dist: np.ndarray) -> np.ndarray:
     lab, n = ndimage.label(core)
     if n <= 1:
         return core
+    sizes = np.sort(np.bincount(lab.ravel())[1:])[::-1]
+    if sizes[1] >= SECOND_BODY_FRACTION * sizes[0]:
+        raise SegmentationError(
+            f"the mask holds two vertebral bodies (thick cores of {sizes[0]} and {sizes[1]} voxels): probably a "
+            "neighbouring vertebra carries the same label (the two touch, so they form one piece); correct the "
+            "label map"
+        )
     thickest = np.unravel_index(int(np.argmax(np.where(core, dist, -1))), core.shape)
     return lab == lab[thickest]
 
@@ -87,6 +98,8 @@ def isolate_body(
     ------
     EmptyMaskError
         Empty mask, or nothing thicker than ``opening_mm`` (not a vertebral body).
+    SegmentationError
+        Two vertebral bodies in one mask (a neighbour under the same label).
     """
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():

@@ -25,15 +25,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..calibration import KernelCalibration
-from ..errors import AbsurdHUError, AnatomyError, CalibrationError, MaskImageMismatchError
+from ..errors import AbsurdHUError, AnatomyError, CalibrationError, MaskImageMismatchError, SegmentationError
 from ..geometry import ImageGeometry, mask_box
 from ..labels import spine_region
 from ..provenance import Flag
 from .depth import distance_inside_mm, erode_mm
 
 __all__ = ["SHELL_HU_RANGE", "MIN_BONE_CONTRAST_HU", "MAX_LOW_FRACTION", "TRABECULAR_ASH_RANGE_G_CM3",
-           "MAX_ASH_G_CM3", "VOLUME_RANGE_CM3", "COARSE_SPACING_MM", "check_hu_scale", "check_calibrated_density",
-           "check_volume", "resolution_flags"]
+           "MAX_ASH_G_CM3", "VOLUME_RANGE_CM3", "BODY_HEIGHT_MAX_MM", "COARSE_SPACING_MM", "check_hu_scale",
+           "check_calibrated_density", "check_volume", "check_body_height", "resolution_flags"]
 
 #: Median HU of the tissue shell around a vertebra. Measured on the bundled CT (L1–S1): −3…24 HU; an
 #: unrescaled CT (HU + 1024) puts it near 1000, a CT whose intercept was applied twice near −1000.
@@ -52,6 +52,10 @@ MAX_ASH_G_CM3 = 2.0
 #: C 5–15, T 15–60, L 45–90 (bundled CT: L1–L5 58–66); the bounds leave a factor ≥ 2.5 either way.
 VOLUME_RANGE_CM3 = {"cervical": (1.5, 45.0), "thoracic": (4.0, 150.0), "lumbar": (15.0, 230.0),
                     "sacral": (8.0, 500.0), None: (1.5, 500.0)}
+#: Largest plausible vertebral-body height along its axis, extreme to extreme (mm). Adult bodies are ~10–25 mm
+#: (cervical), 15–30 (thoracic), 25–35 (lumbar); the bundled CT gives 33–37 mm for L1–L5 (the voxel extremes include
+#: the endplate rims). Two vertebrae under one label (touching across a thin disc) give about twice that.
+BODY_HEIGHT_MAX_MM = {"cervical": 30.0, "thoracic": 45.0, "lumbar": 52.0}
 #: Voxels coarser than this (mm) record a ``coarse_resolution`` flag (the bundled CT has 3 mm).
 COARSE_SPACING_MM = 3.0
 
@@ -196,6 +200,31 @@ def check_volume(volume_mm3: float, *, name: str, spacing_mm: tuple[float, float
         f"vertebra {name} measures {v:.1f} cm³, outside the plausible {lo:g}–{hi:g} cm³ of {what}: check the voxel "
         f"spacing in the header ({tuple(round(s, 3) for s in spacing_mm)} mm) and that the label is a vertebra; "
         "pass anatomy_check=False (--no-anatomy-check) for a non-human or phantom specimen"
+    )
+
+
+def check_body_height(height_mm: float, *, name: str) -> None:
+    """Refuse a body taller than any vertebral body of its level (two vertebrae under one label).
+
+    Raises
+    ------
+    SegmentationError
+
+    Examples
+    --------
+    >>> check_body_height(35.0, name="L1")
+    >>> check_body_height(68.0, name="L1")
+    Traceback (most recent call last):
+    ...
+    vertfem.errors.SegmentationError: the vertebral body of L1 is 68.0 mm tall along its axis, more than the 52 mm of any lumbar vertebral body: probably a neighbouring vertebra carries the same label (the two touch, so they form one piece); correct the label map
+    """
+    limit = BODY_HEIGHT_MAX_MM.get(spine_region(name))  # type: ignore[arg-type]
+    if limit is None or height_mm <= limit:
+        return
+    raise SegmentationError(
+        f"the vertebral body of {name} is {height_mm:.1f} mm tall along its axis, more than the {limit:g} mm of any "
+        f"{spine_region(name)} vertebral body: probably a neighbouring vertebra carries the same label (the two "
+        "touch, so they form one piece); correct the label map"
     )
 
 

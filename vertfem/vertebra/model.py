@@ -116,6 +116,8 @@ class Vertebra:
     inputs : dict of str → InputFile
         ``ct`` and ``mask`` with content hashes.
     options : VertebraOptions
+    calibration_report : dict, optional
+        How a scan-specific (internal) calibration was obtained: tissues, their HU, fitted energy, residuals.
     """
 
     name: str
@@ -130,6 +132,7 @@ class Vertebra:
     flags: tuple[Flag, ...]
     inputs: dict[str, InputFile]
     options: VertebraOptions
+    calibration_report: dict[str, Any] | None = None
 
     @property
     def hu(self) -> np.ndarray:
@@ -215,4 +218,6 @@ class Vertebra:
         """The provenance record of a measure's result on this vertebra."""
         opts = options.model_dump(mode="json") if isinstance(options, Options) else dict(options)
         cal = self.calibration.as_dict() if (calibrated and self.calibration is not None) else None
+        if cal is not None and self.calibration_report is not None:
+            cal["internal"] = self.calibration_report
         return Provenance(measure, opts, dict(self.inputs), self.describe(), cal, merge_flags(self.flags, flags))

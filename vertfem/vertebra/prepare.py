@@ -25,11 +25,15 @@ from ..options import parse_options
 from ..provenance import Flag, InputFile, array_sha256
 from .body import isolate_body
 from .frame import vertebral_frame
-from .guards import check_calibrated_density, check_hu_scale, check_volume, resolution_flags
+from .guards import check_body_height, check_calibrated_density, check_hu_scale, check_volume, resolution_flags
 from .model import CROP_MARGIN_VOX, Vertebra, VertebraOptions
 from .selection import labels_on_scan_grid, select_mask
 
-__all__ = ["AlignedLabels", "align_labels", "prepare_vertebra", "prepare_vertebrae"]
+__all__ = ["AlignedLabels", "ScanCalibration", "INTERNAL", "align_labels", "internal_scan_calibration",
+           "prepare_vertebra", "prepare_vertebrae"]
+
+#: The kernel name that asks for a phantomless calibration from the patient's own tissues.
+INTERNAL = "internal"
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,16 +71,44 @@ def align_labels(labels: LabelMap | np.ndarray | str | Path, geometry: ImageGeom
     return AlignedLabels(lm, labels_on_scan_grid(lm, geometry), geometry)
 
 
+@dataclass(frozen=True)
+class ScanCalibration:
+    """A calibration made for one scan (phantomless), with how it was made; reused for every level of the scan."""
+
+    calibration: KernelCalibration
+    report: dict[str, Any] | None = None
+    flags: tuple[Flag, ...] = ()
+
+
+def internal_scan_calibration(scan: Scan, aligned: AlignedLabels, vertebra_mask: np.ndarray, *,
+                              convention: str = "totalsegmentator") -> ScanCalibration:
+    """Phantomless calibration of a scan from its reference tissues (:mod:`vertfem.phantomless`).
+
+    With a TotalSegmentator ``total`` label map, its aorta (blood) and autochthon/iliopsoas (muscle)
+    labels are used when present; every other tissue is sampled automatically near ``vertebra_mask``.
+    Disagreeing tissues give a ``calibration_tissues_disagree`` flag.
+    """
+    from ..phantomless import internal_calibration, totalsegmentator_tissue_masks
+
+    masks = totalsegmentator_tissue_masks(total=aligned.on_grid) if convention == "totalsegmentator" else {}
+    masks = {k: v for k, v in masks.items() if v.any()}
+    _, report = internal_calibration(scan, vertebra_mask, tissue_labels=masks or None)
+    flags = (Flag("calibration_tissues_disagree", "; ".join(report.messages)),) if report.flagged else ()
+    return ScanCalibration(report.calibration, report.as_dict(), flags)
+
+
 def _input(meta_path: str, sha: str | None, array: np.ndarray, geometry: ImageGeometry) -> InputFile:
     return InputFile(meta_path, sha or array_sha256(array, geometry))
 
 
-def _calibration(kernel: str | KernelCalibration | None, scan: Scan,
-                 registry: KernelRegistry | None) -> KernelCalibration | None:
+def _calibration(kernel: str | KernelCalibration | ScanCalibration | None, scan: Scan,
+                 registry: KernelRegistry | None) -> ScanCalibration | None:
+    if isinstance(kernel, ScanCalibration):
+        return kernel
     if kernel is None and not scan.kernel:
         return None
     try:
-        return resolve_calibration(kernel, scan_kernel=scan.kernel, registry=registry)
+        return ScanCalibration(resolve_calibration(kernel, scan_kernel=scan.kernel, registry=registry))
     except UnknownKernelError:
         if kernel is not None:
             raise
@@ -91,7 +123,7 @@ def prepare_vertebra(
     labels: LabelsLike,
     vertebra: str | int = "L1",
     *,
-    kernel: str | KernelCalibration | None = None,
+    kernel: str | KernelCalibration | ScanCalibration | None = None,
     registry: KernelRegistry | None = None,
     options: VertebraOptions | dict[str, Any] | None = None,
     **overrides: Any,
@@ -115,10 +147,12 @@ def prepare_vertebra(
         named by ``vertebra``).
     vertebra : str or int
         Level (``"L1"``) or raw label id.
-    kernel : str or KernelCalibration, optional
+    kernel : str, KernelCalibration or ScanCalibration, optional
         Reconstruction kernel to calibrate with; default the scan's DICOM
-        kernel. Without either, measures on HU still run and density
-        measures raise :class:`~vertfem.errors.UnknownKernelError`.
+        kernel. ``"internal"`` calibrates from the patient's own tissues
+        (:func:`internal_scan_calibration`). Without a kernel, measures on HU
+        still run and density measures raise
+        :class:`~vertfem.errors.UnknownKernelError`.
     registry : KernelRegistry, optional
         Calibrations beyond the built-in kernels.
     options : VertebraOptions or mapping, optional
@@ -160,16 +194,22 @@ def prepare_vertebra(
     box, sub = mask_box(sel.mask, g, CROP_MARGIN_VOX)
     mask = sel.mask[box]
     body = isolate_body(mask, sub, opening_mm=opts.opening_mm)
-    cal = _calibration(kernel, scan, registry)
+    if isinstance(kernel, str) and kernel.strip().lower() == INTERNAL:
+        kernel = internal_scan_calibration(scan, aligned, sel.mask, convention=opts.convention)
+    scal = _calibration(kernel, scan, registry)
+    cal = scal.calibration if scal is not None else None
     if cal is not None and opts.hu_check:
         check_calibrated_density(scan.hu[box], mask, body, sub, cal, name=sel.name)
     frame = vertebral_frame(body, sub, vertebra_mask=mask)
+    if opts.anatomy_check:
+        check_body_height(frame.height_mm, name=sel.name)
     lm = aligned.labels
     inputs = {"ct": _input(scan.path, scan.metadata.get("sha256"), scan.hu, g),
               "mask": _input(lm.path, lm.metadata.get("sha256"), lm.labels, lm.geometry)}
-    flags: list[Flag] = [*sel.flags, *resolution_flags(g)]
+    flags: list[Flag] = [*sel.flags, *resolution_flags(g), *(scal.flags if scal else ())]
     return Vertebra(name=sel.name, label=sel.label, scan=scan, box=box, geometry=sub, mask=mask, body=body,
-                    frame=frame, calibration=cal, flags=tuple(flags), inputs=inputs, options=opts)
+                    frame=frame, calibration=cal, flags=tuple(flags), inputs=inputs, options=opts,
+                    calibration_report=scal.report if scal else None)
 
 
 def prepare_vertebrae(
@@ -177,7 +217,7 @@ def prepare_vertebrae(
     labels: LabelMap | np.ndarray | str | Path,
     levels: str | int | Sequence[str | int],
     *,
-    kernel: str | KernelCalibration | None = None,
+    kernel: str | KernelCalibration | ScanCalibration | None = None,
     registry: KernelRegistry | None = None,
     options: VertebraOptions | dict[str, Any] | None = None,
     **overrides: Any,
@@ -210,7 +250,13 @@ def prepare_vertebrae(
     out: dict[str, Vertebra | VertfemError] = {}
     for name in names:
         try:
-            out[str(name)] = prepare_vertebra(scan, aligned, name, kernel=kernel, registry=registry, options=opts)
+            v = prepare_vertebra(scan, aligned, name, kernel=kernel, registry=registry, options=opts)
         except VertfemError as exc:
             out[str(name)] = exc
+            continue
+        out[str(name)] = v
+        if isinstance(kernel, str) and kernel.strip().lower() == INTERNAL and v.calibration is not None:
+            # one scan, one internal calibration: the first level's is reused for the others
+            kernel = ScanCalibration(v.calibration, v.calibration_report,
+                                     tuple(f for f in v.flags if f.code == "calibration_tissues_disagree"))
     return out
