@@ -23,6 +23,8 @@ __all__ = [
     "UnsupportedLevelError",
     "UnknownKernelError",
     "CalibrationError",
+    "ReferenceTissueError",
+    "GeometryError",
     "MaterialLawError",
     "ConfigError",
     "EmptyROIError",
@@ -41,6 +43,7 @@ __all__ = [
     "StatisticsInputError",
     "ResolutionWarning",
     "StatisticsWarning",
+    "TissueDisagreementWarning",
     "FeatureWarning",
 ]
 
@@ -108,6 +111,24 @@ class UnknownKernelError(VertfemError, KeyError):
 
 class CalibrationError(VertfemError, ValueError):
     """A calibration could not be built (too few inserts, bad fit, bad file)."""
+
+
+class ReferenceTissueError(CalibrationError):
+    """A reference tissue of a phantomless calibration could not be sampled (too small after erosion, or absent).
+
+    Attributes
+    ----------
+    tissue : str
+        The tissue that failed (``"muscle"``, ``"blood"``, ...).
+    """
+
+    def __init__(self, tissue: str, message: str) -> None:
+        super().__init__(message)
+        self.tissue = tissue
+
+
+class GeometryError(VertfemError, ValueError):
+    """An image grid is invalid (non-positive spacing, a direction matrix that is not orthonormal)."""
 
 
 class MaterialLawError(VertfemError, ValueError):
@@ -179,6 +200,10 @@ class StatisticsInputError(VertfemError, ValueError):
 
 class StatisticsWarning(UserWarning):
     """A returned estimate is unreliable (separation, no convergence); the result row is flagged as well."""
+
+
+class TissueDisagreementWarning(UserWarning):
+    """The reference tissues of a scan disagree with one effective energy (flagged in the calibration report)."""
 
 
 class ResolutionWarning(UserWarning):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-from .errors import MaskImageMismatchError
+from .errors import GeometryError, MaskImageMismatchError
 
 __all__ = ["ImageGeometry", "array_to_image", "resample_to_geometry", "mask_box", "check_on_grid"]
 
@@ -58,12 +58,13 @@ class ImageGeometry:
         object.__setattr__(self, "spacing_mm", tuple(float(v) for v in self.spacing_mm))
         object.__setattr__(self, "direction", tuple(float(v) for v in np.ravel(self.direction)))
         if len(self.size) != 3 or min(self.size) < 1:
-            raise ValueError(f"size must be three positive integers, got {self.size}")
+            raise GeometryError(f"an image grid needs three positive sizes, got {self.size}")
         if min(self.spacing_mm) <= 0:
-            raise ValueError(f"spacing_mm must be positive, got {self.spacing_mm}")
+            raise GeometryError(f"voxel spacing must be positive, got {self.spacing_mm} mm; check the image header")
         d = self.direction_matrix
         if d.shape != (3, 3) or not np.allclose(d.T @ d, np.eye(3), atol=1e-4):
-            raise ValueError(f"direction must be an orthonormal 3x3 matrix, got {self.direction}")
+            raise GeometryError(f"the direction cosines must form an orthonormal 3x3 matrix, got {self.direction}; "
+                                "check the image header (a sheared or scaled direction is not a valid CT grid)")
 
     @classmethod
     def from_image(cls, image: sitk.Image) -> "ImageGeometry":

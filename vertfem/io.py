@@ -17,7 +17,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from .errors import AbsurdHUError, NonFiniteHUError, ScanReadError
-from .geometry import ImageGeometry, array_to_image
+from .geometry import ImageGeometry, array_to_image, check_on_grid
 
 __all__ = [
     "Scan",
@@ -64,8 +64,7 @@ class Scan:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if tuple(self.hu.shape) != self.geometry.shape:
-            raise ValueError(f"hu shape {self.hu.shape} does not match geometry {self.geometry.shape}")
+        check_on_grid(self.hu, self.geometry, "the CT's HU array")
 
     @property
     def kernel(self) -> str | None:
@@ -92,8 +91,7 @@ class LabelMap:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if tuple(self.labels.shape) != self.geometry.shape:
-            raise ValueError(f"labels shape {self.labels.shape} does not match geometry {self.geometry.shape}")
+        check_on_grid(self.labels, self.geometry, "the label array")
 
     @property
     def path(self) -> str:

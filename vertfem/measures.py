@@ -28,7 +28,8 @@ from .options import Options, parse_options
 from .provenance import Provenance
 from .vertebra import Vertebra
 
-__all__ = ["Measure", "MeasureResult", "MEASURES", "get_measure", "run_measure", "table_row"]
+__all__ = ["Measure", "MeasureResult", "MEASURES", "get_measure", "run_measure", "table_row", "options_table",
+           "options_table_markdown"]
 
 
 @runtime_checkable
@@ -146,3 +147,55 @@ def table_row(result: MeasureResult) -> dict[str, Any]:
     prov = result.provenance.row()
     prov[f"{result.measure}_options_sha256"] = prov.pop("options_sha256")
     return {**result.row(), **prov}
+
+
+def _default(field: Any) -> str:
+    d = field.default
+    return "—" if d is None else (f"{d:g}" if isinstance(d, float) else str(d))
+
+
+def _bounds(field: Any) -> str:
+    words = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤"}
+    parts = []
+    for m in field.metadata:
+        for attr, sign in words.items():
+            value = getattr(m, attr, None)
+            if value is not None:
+                parts.append(f"{sign} {value:g}")
+    return ", ".join(parts)
+
+
+def options_table() -> list[dict[str, str]]:
+    """Every option of the vertebra stage and of every measure: its one name in Python, CLI and YAML.
+
+    Returns
+    -------
+    list of dict
+        ``section`` (YAML section: ``vertebra`` or ``measures.<name>``), ``option`` (Python keyword and YAML
+        key), ``flag`` (command-line flag), ``default``, ``bounds``, ``description``.
+
+    Examples
+    --------
+    >>> row = next(r for r in options_table() if r["option"] == "mesh_size_mm")
+    >>> row["flag"], row["section"], row["default"], row["bounds"]
+    ('--mesh-size-mm', 'measures.fe', '2', '> 0.3, ≤ 8')
+    """
+    from .options import flag_name
+    from .vertebra.model import VertebraOptions
+
+    sections: list[tuple[str, type[Options]]] = [("vertebra", VertebraOptions)]
+    sections += [(f"measures.{name}", m.options_model) for name, m in MEASURES.items()]
+    return [{"section": section, "option": name,
+             "flag": flag_name(name) + (f" / --no-{flag_name(name)[2:]}" if isinstance(f.default, bool) else ""),
+             "default": _default(f),
+             "bounds": _bounds(f), "description": f.description or ""}
+            for section, model in sections for name, f in model.model_fields.items()]
+
+
+def options_table_markdown() -> str:
+    """:func:`options_table` as the Markdown table of the README (``python -c "import vertfem.measures as m;
+    print(m.options_table_markdown())"`` regenerates it; a test keeps the README in step)."""
+    head = "| YAML section | option (Python, YAML) | CLI flag | default | allowed | meaning |\n|---|---|---|---|---|---|"
+    rows = [f"| {r['section']} | `{r['option']}` | `{r['flag']}` | {r['default']} | {r['bounds']} | "
+            f"{r['description']} |" for r in options_table()]
+    return "\n".join([head, *rows])

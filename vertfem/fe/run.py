@@ -18,7 +18,7 @@ def fe_analysis(
     vertebra: Vertebra,
     options: FEOptions | dict[str, Any] | None = None,
     *,
-    load_case: LoadCase | None = None,
+    load_case: LoadCase | str | dict[str, Any] | None = None,
     mesh: VertebraMesh | None = None,
     **overrides: Any,
 ) -> FEResult:
@@ -29,8 +29,9 @@ def fe_analysis(
     vertebra : Vertebra
         From :func:`~vertfem.vertebra.prepare_vertebra`, with a calibration.
     options : FEOptions or mapping, optional
-    load_case : LoadCase, optional
-        A load case built in Python (overrides ``options.load_case``).
+    load_case : LoadCase, str or mapping, optional
+        A load case built in Python, or the ``load_case`` option (a built-in
+        name or a mapping as in the YAML); overrides ``options.load_case``.
     mesh : VertebraMesh, optional
         A mesh of this vertebra made before (skips meshing).
     **overrides
@@ -50,9 +51,12 @@ def fe_analysis(
     >>> 10_000 < r.stiffness_N_per_mm < 20_000
     True
     """
+    custom = load_case if isinstance(load_case, LoadCase) else None
+    if custom is None and load_case is not None:
+        overrides["load_case"] = load_case
     opts = parse_options(FEOptions, options, where="fe options", **overrides)
     m = mesh if mesh is not None else mesh_vertebra(vertebra, opts.mesh_options())
-    lc = load_case or build_load_case(opts, m.height_mm)
+    lc = custom or build_load_case(opts, m.height_mm)
     res = solve_load_case(m, lc, opts.solve_options())
     flags = [Flag.from_dict(f) for f in m.info.get("flags", [])]
     return dataclasses.replace(res, provenance=vertebra.provenance("fe", opts, *flags))

@@ -35,16 +35,15 @@ from .fit import (
     DEFAULT_TISSUE_SD_HU,
     InternalCalibrationOptions,
     InternalCalibrationReport,
-    TissueDisagreementWarning,
     TissueFit,
     fit_internal_calibration,
     internal_calibration,
 )
+from ..errors import ReferenceTissueError, TissueDisagreementWarning
 from .simulate import BodyPhantom, BodySpec, SimulatedBodyCT, render_body_phantom, scan_body_phantom, simulate_body_ct
 from .tissues import (
     REFERENCE_TISSUES,
     TOTALSEGMENTATOR_TISSUES,
-    ReferenceTissueError,
     TissueSample,
     TissueSamples,
     TissueSamplingOptions,

@@ -51,7 +51,7 @@ from pydantic import Field
 from scipy import optimize
 
 from ..calibration import KernelCalibration
-from ..errors import CalibrationError
+from ..errors import CalibrationError, TissueDisagreementWarning
 from ..io import Scan
 from ..options import Options, parse_options
 from .attenuation import linear_attenuation_per_cm, mass_attenuation_cm2_g
@@ -60,7 +60,6 @@ from .tissues import REFERENCE_TISSUES, TissueSamples, TissueSamplingOptions, sa
 __all__ = [
     "InternalCalibrationOptions",
     "InternalCalibrationReport",
-    "TissueDisagreementWarning",
     "TissueFit",
     "fit_internal_calibration",
     "internal_calibration",
@@ -71,10 +70,6 @@ __all__ = [
 DEFAULT_TISSUE_SD_HU = {"air": 5.0, "adipose": 10.0, "muscle": 8.0, "blood": 8.0, "cortical_bone": 60.0}
 
 _METHOD = "internal calibration (Michalski et al. 2020 method; vertfem attenuation fit)"
-
-
-class TissueDisagreementWarning(UserWarning):
-    """The reference tissues of a scan disagree with one effective energy (flagged in the report)."""
 
 
 class InternalCalibrationOptions(Options):

@@ -33,6 +33,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..ctsim import SIMULATED_KERNELS, SimulatedKernel
+from ..errors import GeometryError
 from ..geometry import ImageGeometry
 from ..io import Scan
 from ..phantom import REGION_CODES, PhantomImage, PhantomSpec, render_phantom
@@ -207,7 +208,7 @@ def render_body_phantom(
     body = body or BodySpec()
     d = np.asarray(direction, float).reshape(3, 3)
     if not np.allclose(np.abs(d[:, 2]), [0, 0, 1]):
-        raise ValueError("render_body_phantom simulates axial CT: the third index axis must be ±z")
+        raise GeometryError("render_body_phantom simulates axial CT: the third index axis must be ±z")
     half_w, half_d = body.width_mm / 2 + body.air_margin_mm, body.depth_mm / 2 + body.air_margin_mm
     lo_s, hi_s = spec.extent_mm()
     box_lo = np.array([-half_w, body.centre_y_mm - half_d, lo_s[2] - body.z_margin_mm])

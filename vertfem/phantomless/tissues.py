@@ -42,7 +42,7 @@ import numpy as np
 from pydantic import Field
 from scipy import ndimage
 
-from ..errors import CalibrationError, EmptyMaskError, MaskImageMismatchError
+from ..errors import CalibrationError, EmptyMaskError, MaskImageMismatchError, ReferenceTissueError
 from ..geometry import ImageGeometry
 from ..io import Scan
 from ..options import Options, parse_options
@@ -50,7 +50,6 @@ from ..options import Options, parse_options
 __all__ = [
     "REFERENCE_TISSUES",
     "TOTALSEGMENTATOR_TISSUES",
-    "ReferenceTissueError",
     "TissueSample",
     "TissueSamples",
     "TissueSamplingOptions",
@@ -69,20 +68,6 @@ TOTALSEGMENTATOR_TISSUES = {
     "adipose": ("tissue_types", {1: "subcutaneous_fat"}),
     "muscle_tissue_types": ("tissue_types", {3: "skeletal_muscle"}),
 }
-
-
-class ReferenceTissueError(CalibrationError):
-    """A reference tissue could not be sampled (too small after erosion, or absent).
-
-    Attributes
-    ----------
-    tissue : str
-        The tissue that failed (``"muscle"``, ``"blood"``, ...).
-    """
-
-    def __init__(self, tissue: str, message: str) -> None:
-        super().__init__(message)
-        self.tissue = tissue
 
 
 class TissueSamplingOptions(Options):
