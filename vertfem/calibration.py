@@ -132,7 +132,7 @@ class KernelRegistry(Mapping[str, KernelCalibration]):
     def __contains__(self, kernel: object) -> bool:
         return isinstance(kernel, str) and _norm(kernel) in self._cal
 
-    def with_calibration(self, *calibrations: KernelCalibration) -> "KernelRegistry":
+    def with_calibration(self, *calibrations: KernelCalibration) -> KernelRegistry:
         """A new registry with these calibrations added (replacing same names)."""
         return KernelRegistry([*self._cal.values(), *calibrations])
 
@@ -213,7 +213,7 @@ class CalibrationEntry(BaseModel):
     source: str = "user"
 
     @model_validator(mode="after")
-    def _one_form(self) -> "CalibrationEntry":
+    def _one_form(self) -> CalibrationEntry:
         has_line = self.slope is not None and self.intercept is not None
         if has_line == (self.inserts is not None):
             raise ValueError("give either 'slope' and 'intercept', or 'inserts' (hu, density_g_cm3)")
@@ -222,6 +222,7 @@ class CalibrationEntry(BaseModel):
     def build(self, kernel: str) -> KernelCalibration:
         if self.inserts is not None:
             return fit_calibration(kernel, self.inserts.hu, self.inserts.density_g_cm3, source=self.source)
+        assert self.slope is not None and self.intercept is not None  # the validator guarantees a line
         return KernelCalibration(kernel, float(self.slope), float(self.intercept), self.source)
 
 

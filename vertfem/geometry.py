@@ -20,7 +20,7 @@ import SimpleITK as sitk
 
 from .errors import GeometryError, MaskImageMismatchError
 
-__all__ = ["ImageGeometry", "array_to_image", "resample_to_geometry", "mask_box", "check_on_grid"]
+__all__ = ["ImageGeometry", "array_to_image", "check_on_grid", "mask_box", "resample_to_geometry"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class ImageGeometry:
                                 "check the image header (a sheared or scaled direction is not a valid CT grid)")
 
     @classmethod
-    def from_image(cls, image: sitk.Image) -> "ImageGeometry":
+    def from_image(cls, image: sitk.Image) -> ImageGeometry:
         """Geometry of a SimpleITK image."""
         return cls(image.GetSize(), image.GetOrigin(), image.GetSpacing(), image.GetDirection())
 
@@ -123,7 +123,7 @@ class ImageGeometry:
         ijk = np.stack([i, j, k], axis=-1).reshape(-1, 3)
         return self.index_to_physical(ijk).reshape(*self.shape, 3)
 
-    def same_grid(self, other: "ImageGeometry", *, tol: float = 1e-4) -> bool:
+    def same_grid(self, other: ImageGeometry, *, tol: float = 1e-4) -> bool:
         """True when both grids have the same voxels in physical space."""
         return (
             self.size == other.size
@@ -140,7 +140,7 @@ class ImageGeometry:
         img.SetDirection(self.direction)
         return img
 
-    def with_spacing(self, spacing_mm: float | tuple[float, float, float]) -> "ImageGeometry":
+    def with_spacing(self, spacing_mm: float | tuple[float, float, float]) -> ImageGeometry:
         """A grid covering the same physical box with another voxel size.
 
         The new grid keeps the direction cosines and the outer boundary of the
@@ -154,7 +154,7 @@ class ImageGeometry:
         origin = self.index_to_physical(start_idx[None, :])[0]
         return ImageGeometry(tuple(new_size), tuple(origin), tuple(new_sp), self.direction)
 
-    def cropped(self, lo_ijk: np.ndarray, hi_ijk: np.ndarray) -> "ImageGeometry":
+    def cropped(self, lo_ijk: np.ndarray, hi_ijk: np.ndarray) -> ImageGeometry:
         """Sub-grid between index bounds ``lo`` (inclusive) and ``hi`` (exclusive)."""
         lo = np.asarray(lo_ijk, dtype=int)
         hi = np.asarray(hi_ijk, dtype=int)
@@ -178,7 +178,8 @@ def mask_box(
     kji = np.argwhere(mask)
     lo = np.maximum(kji.min(axis=0) - margin_vox, 0)
     hi = np.minimum(kji.max(axis=0) + 1 + margin_vox, mask.shape)
-    return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi)), geometry.cropped(lo[::-1], hi[::-1])
+    box = (slice(int(lo[0]), int(hi[0])), slice(int(lo[1]), int(hi[1])), slice(int(lo[2]), int(hi[2])))
+    return box, geometry.cropped(lo[::-1], hi[::-1])
 
 
 def check_on_grid(array: np.ndarray, geometry: ImageGeometry, name: str) -> None:

@@ -20,13 +20,13 @@ from .errors import AbsurdHUError, NonFiniteHUError, ScanReadError
 from .geometry import ImageGeometry, array_to_image, check_on_grid
 
 __all__ = [
-    "Scan",
     "LabelMap",
-    "read_scan",
-    "read_labels",
-    "write_image",
-    "scan_from_array",
+    "Scan",
     "file_sha256",
+    "read_labels",
+    "read_scan",
+    "scan_from_array",
+    "write_image",
 ]
 
 log = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ def _nifti_non_finite(path: Path) -> int:
     """
     import nibabel
 
-    data = np.asanyarray(nibabel.load(str(path)).dataobj)
+    data = np.asanyarray(nibabel.load(str(path)).dataobj)  # type: ignore[attr-defined]
     return int((~np.isfinite(data)).sum())
 
 

@@ -21,7 +21,7 @@ from typing import Literal
 
 from .errors import UnknownVertebraError
 
-__all__ = ["CONVENTIONS", "label_id", "vertebra_name", "vertebra_names", "spine_region", "parse_levels"]
+__all__ = ["CONVENTIONS", "label_id", "parse_levels", "spine_region", "vertebra_name", "vertebra_names"]
 
 _CERVICAL = [f"C{i}" for i in range(1, 8)]
 _THORACIC = [f"T{i}" for i in range(1, 13)]
@@ -29,7 +29,7 @@ _LUMBAR = [f"L{i}" for i in range(1, 6)]
 
 
 def _totalseg_v2() -> dict[str, int]:
-    names = ["sacrum", "S1"] + _LUMBAR[::-1] + _THORACIC[::-1] + _CERVICAL[::-1]
+    names = ["sacrum", "S1", *_LUMBAR[::-1], *_THORACIC[::-1], *_CERVICAL[::-1]]
     return {n: 25 + i for i, n in enumerate(names)}
 
 
@@ -184,7 +184,7 @@ def _expand(token: str | int, convention: str, present: Iterable[int] | None) ->
     if text.lower() == "all":
         if present is None:
             raise UnknownVertebraError("level 'all' needs the label map: pass the labels present")
-        ids = set(int(i) for i in present)
+        ids = {int(i) for i in present}
         return [n for n, i in table.items() if i in ids]
     if "-" in text:
         a, b = (_canonical(x) for x in text.split("-", 1))

@@ -28,8 +28,16 @@ from .options import Options, parse_options
 from .provenance import Provenance
 from .vertebra import Vertebra
 
-__all__ = ["Measure", "MeasureResult", "MEASURES", "get_measure", "run_measure", "table_row", "options_table",
-           "options_table_markdown"]
+__all__ = [
+    "MEASURES",
+    "Measure",
+    "MeasureResult",
+    "get_measure",
+    "options_table",
+    "options_table_markdown",
+    "run_measure",
+    "table_row",
+]
 
 
 @runtime_checkable
@@ -37,7 +45,11 @@ class MeasureResult(Protocol):
     """What every measure's result offers."""
 
     measure: ClassVar[str]
-    provenance: Provenance
+
+    @property
+    def provenance(self) -> Provenance:
+        """Where the result comes from (versions, options, inputs, calibration, flags)."""
+        ...  # pragma: no cover - protocol
 
     def row(self) -> dict[str, Any]:
         """Scalars as one flat row; units in the column names."""

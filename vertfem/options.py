@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import ConfigError
 
-__all__ = ["Options", "parse_options", "options_sha256", "flag_name", "describe_errors", "load_yaml"]
+__all__ = ["Options", "describe_errors", "flag_name", "load_yaml", "options_sha256", "parse_options"]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -112,7 +112,8 @@ def parse_options(model: type[T], data: Mapping[str, Any] | BaseModel | None = N
     elif isinstance(data, Mapping):
         base = dict(data)
     else:
-        raise ConfigError(f"invalid {where or model.__name__}: expected a mapping of options, got {type(data).__name__}")
+        raise ConfigError(f"invalid {where or model.__name__}: expected a mapping of options, "
+                          f"got {type(data).__name__}")
     base.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return model.model_validate(base)
@@ -170,7 +171,8 @@ def load_yaml(path: str | Path, *, what: str = "file") -> Any:
     >>> load_yaml(p, what="study file")
     Traceback (most recent call last):
     ...
-    vertfem.errors.ConfigError: study file ... is not valid YAML: duplicate key 'a' (first on line 1, again on line 3)...
+    vertfem.errors.ConfigError: study file ... is not valid YAML: duplicate key 'a' (first on line 1, again on
+    line 3)...
     """
     p = Path(path)
     try:
@@ -178,6 +180,6 @@ def load_yaml(path: str | Path, *, what: str = "file") -> Any:
     except OSError as exc:
         raise ConfigError(f"cannot read {what} {p}: {exc.strerror or exc}") from exc
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{what} {p} is not valid YAML: {exc}") from exc

@@ -27,8 +27,16 @@ import numpy as np
 from ._version import __version__
 from .options import options_sha256
 
-__all__ = ["Flag", "InputFile", "Provenance", "package_versions", "array_sha256", "merge_flags", "jsonable",
-           "write_record"]
+__all__ = [
+    "Flag",
+    "InputFile",
+    "Provenance",
+    "array_sha256",
+    "jsonable",
+    "merge_flags",
+    "package_versions",
+    "write_record",
+]
 
 #: Packages whose versions can change a result; recorded in every provenance block.
 _PACKAGES = ("numpy", "scipy", "SimpleITK", "numba", "pydantic", "gmsh", "meshio", "pyamg", "pypardiso", "mkl",

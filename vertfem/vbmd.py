@@ -116,7 +116,8 @@ class VBMDResult:
                 "roi": write_image(roi, self.source.scan.geometry, out / "vbmd_roi.nii.gz")}
 
 
-def trabecular_vbmd(vertebra: Vertebra, options: VBMDOptions | dict[str, Any] | None = None, **overrides: Any) -> VBMDResult:
+def trabecular_vbmd(vertebra: Vertebra, options: VBMDOptions | dict[str, Any] | None = None,
+                    **overrides: Any) -> VBMDResult:
     """Trabecular vBMD (mg/cm³) of a prepared vertebra.
 
     Parameters

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from scipy import ndimage
 
 from vertfem.phantom import PhantomSpec, Pose, phantom_geometry, render_phantom

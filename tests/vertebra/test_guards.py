@@ -53,7 +53,7 @@ def test_eight_bit_ct_files_are_refused_with_the_type(example, tmp_path, pixel):
 def test_mask_of_another_scan_is_refused(example):
     """Same header, other anatomy: shift the labels 40 mm anterior, onto the abdomen's soft tissue."""
     g = example.labels.geometry
-    moved = ImageGeometry(g.size, tuple(np.asarray(g.origin_mm) + [0.0, -40.0, 0.0]), g.spacing_mm, g.direction)
+    moved = ImageGeometry(g.size, (*np.asarray(g.origin_mm), 0.0, -40.0, 0.0), g.spacing_mm, g.direction)
     other = LabelMap(example.labels.labels, moved, {"path": "other-scan-labels.nii.gz"})
     with pytest.raises(MaskImageMismatchError, match="does not lie on bone.*another scan"):
         prepare_vertebra(example.scan, other, "L1", kernel="B40f")

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from helpers import flip_axis
+
 from vertfem.errors import (
     EmptyMaskError,
     LabelNotFoundError,

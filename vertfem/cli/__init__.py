@@ -25,7 +25,7 @@ from ..errors import VertfemError
 from ..measures import MEASURES
 from . import analyze, calibrate, demo, info, measure, mesh, study, view
 
-__all__ = ["main", "run", "build_parser"]
+__all__ = ["build_parser", "main", "run"]
 
 
 def build_parser() -> argparse.ArgumentParser:

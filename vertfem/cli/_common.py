@@ -16,7 +16,7 @@ from ..provenance import jsonable
 from ..vertebra import Vertebra, VertebraOptions, prepare_vertebrae
 from ._args import add_options, options_from_args
 
-__all__ = ["add_inputs", "prepare_from_args", "check_output_dir", "write_table"]
+__all__ = ["add_inputs", "check_output_dir", "prepare_from_args", "write_table"]
 
 
 def add_inputs(p: argparse.ArgumentParser, *, levels_help: str = "level(s): L1, L1-L4, T12,L1 or all") -> None:

@@ -22,6 +22,7 @@ phantom and from kernels nobody calibrated::
   composition at a chosen energy (for verification).
 """
 
+from ..errors import ReferenceTissueError, TissueDisagreementWarning
 from .attenuation import (
     Material,
     expected_hu,
@@ -39,7 +40,6 @@ from .fit import (
     fit_internal_calibration,
     internal_calibration,
 )
-from ..errors import ReferenceTissueError, TissueDisagreementWarning
 from .simulate import BodyPhantom, BodySpec, SimulatedBodyCT, render_body_phantom, scan_body_phantom, simulate_body_ct
 from .tissues import (
     REFERENCE_TISSUES,

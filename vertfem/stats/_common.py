@@ -21,7 +21,8 @@ def paired_arrays(a, b, *, name_a: str = "a", name_b: str = "b", min_pairs: int 
     x = np.asarray(a, dtype=float)
     y = np.asarray(b, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
-        raise StatisticsInputError(f"{name_a} and {name_b} must be 1-D and equally long, got shapes {x.shape} and {y.shape}")
+        raise StatisticsInputError(f"{name_a} and {name_b} must be 1-D and equally long, "
+                                   f"got shapes {x.shape} and {y.shape}")
     ok = np.isfinite(x) & np.isfinite(y)
     if ok.sum() < min_pairs:
         raise StatisticsInputError(f"{name_a}/{name_b}: needs at least {min_pairs} complete pairs, got {int(ok.sum())}")

@@ -148,7 +148,8 @@ def conditional_logistic_regression(x: pd.DataFrame, y, groups, *, level: float 
     yv = np.asarray(y, dtype=float)
     g = np.asarray(groups)
     if not (len(xm) == len(yv) == len(g)) or not np.all(np.isfinite(xm)) or not set(np.unique(yv)) <= {0.0, 1.0}:
-        raise StatisticsInputError("conditional_logistic_regression needs complete numeric x, a 0/1 y and one group per row")
+        raise StatisticsInputError("conditional_logistic_regression needs complete numeric x, a 0/1 y and one "
+                                   "group per row")
     names = tuple(map(str, x.columns))
     sets, diffs, n_drop = [], [], 0
     for key in pd.unique(g):
@@ -161,10 +162,12 @@ def conditional_logistic_regression(x: pd.DataFrame, y, groups, *, level: float 
         sets.append((xs, cases))
         diffs.append((xs[cases][:, None, :] - xs[~cases][None, :, :]).reshape(-1, xs.shape[1]))
     if len(sets) < 2:
-        raise StatisticsInputError(f"conditional logistic regression needs ≥ 2 matched sets with both outcomes, got {len(sets)}")
+        raise StatisticsInputError("conditional logistic regression needs ≥ 2 matched sets with both outcomes, "
+                                   f"got {len(sets)}")
     n_rows = sum(len(xs) for xs, _ in sets)
     if np.linalg.matrix_rank(np.vstack([xs - xs.mean(axis=0) for xs, _ in sets])) < xm.shape[1]:
-        raise StatisticsInputError(f"the covariates {names} are collinear within the matched sets (or constant within all sets)")
+        raise StatisticsInputError(f"the covariates {names} are collinear within the matched sets (or constant "
+                                   "within all sets)")
     sep = detect_separation(np.vstack(diffs))
     beta = np.zeros(xm.shape[1])
     ll, score, info = _loglik(sets, beta)

@@ -119,7 +119,8 @@ def odds_ratios(data: pd.DataFrame, outcome: str, predictors: Sequence[str], cov
     >>> df = pd.DataFrame({"y": [0, 0, 1, 0, 1, 1, 0, 1], "x": [1.0, 2, 3, 4, 5, 6, 2.5, 4.5]})
     >>> t = odds_ratios(df, "y", ["x"])
     >>> row = t.iloc[0]
-    >>> row["model"], int(row["n"]), row["separation"], bool(row["small_sample"]), round(float(row["odds_ratio_per_sd"]), 2)
+    >>> (row["model"], int(row["n"]), row["separation"], bool(row["small_sample"]),
+    ...  round(float(row["odds_ratio_per_sd"]), 2))
     ('base', 8, 'none', True, 14.09)
     """
     if sample not in ("per_model", "common"):

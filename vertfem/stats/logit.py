@@ -220,7 +220,8 @@ def logistic_regression(x: pd.DataFrame, y, *, method: Literal["ml", "firth"] = 
     if xm.shape[0] != yv.shape[0] or not np.all(np.isfinite(xm)) or not set(np.unique(yv)) <= {0.0, 1.0}:
         raise StatisticsInputError("logistic_regression needs complete numeric x and a 0/1 y of the same length")
     if np.linalg.matrix_rank(xm) < xm.shape[1]:
-        raise StatisticsInputError(f"the design [const, {', '.join(map(str, x.columns))}] is collinear (rank deficient)")
+        raise StatisticsInputError(f"the design [const, {', '.join(map(str, x.columns))}] is collinear "
+                                   "(rank deficient)")
     names = ("const", *map(str, x.columns))
     firth = method == "firth"
     sep = detect_separation(separation_rows(xm, yv))

@@ -38,7 +38,8 @@ def _complete(y, *scores: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     arrs = [np.asarray(s, dtype=float) for s in scores]
     for s in arrs:
         if s.shape != y.shape or y.ndim != 1:
-            raise StatisticsInputError(f"outcome and score must be 1-D and equally long, got shapes {y.shape} and {s.shape}")
+            raise StatisticsInputError(f"outcome and score must be 1-D and equally long, got shapes {y.shape} "
+                                       f"and {s.shape}")
     ok = np.isfinite(y)
     for s in arrs:
         ok &= np.isfinite(s)
@@ -48,14 +49,16 @@ def _complete(y, *scores: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     yy = y[ok].astype(int)
     n_pos = int(yy.sum())
     if n_pos == 0 or n_pos == len(yy):
-        raise StatisticsInputError(f"ROC needs both outcome classes, got {n_pos} events and {len(yy) - n_pos} non-events "
+        raise StatisticsInputError(f"ROC needs both outcome classes, got {n_pos} events and {len(yy) - n_pos} "
+                                   "non-events "
                          "among the complete cases")
     return yy, [s[ok] for s in arrs]
 
 
 def _direction(y: np.ndarray, s: np.ndarray, higher_is_positive: bool | None) -> tuple[bool, str]:
     if higher_is_positive is None:
-        return bool(np.median(s[y == 0]) <= np.median(s[y == 1])), "auto (pROC rule: higher is positive iff median(controls) ≤ median(cases))"
+        rule = "auto (pROC rule: higher is positive iff median(controls) ≤ median(cases))"
+        return bool(np.median(s[y == 0]) <= np.median(s[y == 1])), rule
     return bool(higher_is_positive), "given"
 
 
@@ -158,12 +161,13 @@ def roc_analysis(y, score, *, higher_is_positive: bool | None = None, level: flo
 def _two_directions(hip) -> tuple[bool | None, bool | None]:
     if isinstance(hip, tuple):
         if len(hip) != 2:
-            raise StatisticsInputError(f"higher_is_positive as a tuple needs two entries (score_a, score_b), got {hip!r}")
+            raise StatisticsInputError("higher_is_positive as a tuple needs two entries (score_a, score_b), "
+                                       f"got {hip!r}")
         return hip[0], hip[1]
     return hip, hip
 
 
-def delong_test(y, score_a, score_b, *, higher_is_positive: bool | None | tuple[bool | None, bool | None] = None,
+def delong_test(y, score_a, score_b, *, higher_is_positive: bool | tuple[bool | None, bool | None] | None = None,
                 level: float = 0.95) -> dict:
     """DeLong test of two correlated AUCs measured on the same subjects (DeLong et al. 1988, Biometrics 44:837).
 

@@ -21,7 +21,7 @@ from ..geometry import ImageGeometry, mask_box
 from .depth import distance_inside_mm, surface_depth_mm
 from .frame import VertebralFrame, vertebral_frame
 
-__all__ = ["isolate_body", "cortical_split"]
+__all__ = ["cortical_split", "isolate_body"]
 
 
 #: A second thick core this large (fraction of the largest) is a second vertebral body in the same mask.

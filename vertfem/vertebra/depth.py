@@ -12,7 +12,7 @@ from scipy import ndimage
 
 from ..geometry import ImageGeometry
 
-__all__ = ["distance_inside_mm", "surface_depth_mm", "erode_mm"]
+__all__ = ["distance_inside_mm", "erode_mm", "surface_depth_mm"]
 
 
 def distance_inside_mm(mask: np.ndarray, geometry: ImageGeometry) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import EmptyMaskError
 from ..geometry import ImageGeometry
 
-__all__ = ["VertebralFrame", "vertebral_frame", "frame_from_points"]
+__all__ = ["VertebralFrame", "frame_from_points", "vertebral_frame"]
 
 _LPS_CRANIAL = np.array([0.0, 0.0, 1.0])
 _LPS_ANTERIOR = np.array([0.0, -1.0, 0.0])

@@ -31,9 +31,21 @@ from ..labels import spine_region
 from ..provenance import Flag
 from .depth import distance_inside_mm, erode_mm
 
-__all__ = ["SHELL_HU_RANGE", "MIN_BONE_CONTRAST_HU", "MAX_LOW_FRACTION", "TRABECULAR_ASH_RANGE_G_CM3",
-           "MAX_ASH_G_CM3", "VOLUME_RANGE_CM3", "BODY_HEIGHT_MAX_MM", "COARSE_SPACING_MM", "check_hu_scale",
-           "check_calibrated_density", "check_volume", "check_body_height", "resolution_flags"]
+__all__ = [
+    "BODY_HEIGHT_MAX_MM",
+    "COARSE_SPACING_MM",
+    "MAX_ASH_G_CM3",
+    "MAX_LOW_FRACTION",
+    "MIN_BONE_CONTRAST_HU",
+    "SHELL_HU_RANGE",
+    "TRABECULAR_ASH_RANGE_G_CM3",
+    "VOLUME_RANGE_CM3",
+    "check_body_height",
+    "check_calibrated_density",
+    "check_hu_scale",
+    "check_volume",
+    "resolution_flags",
+]
 
 #: Median HU of the tissue shell around a vertebra. Measured on the bundled CT (L1–S1): −3…24 HU; an
 #: unrescaled CT (HU + 1024) puts it near 1000, a CT whose intercept was applied twice near −1000.
@@ -95,11 +107,13 @@ def check_hu_scale(hu: np.ndarray, mask: np.ndarray, geometry: ImageGeometry, *,
     --------
     >>> g = ImageGeometry((40, 40, 40), (0, 0, 0), (1.0, 1.0, 1.0), (1, 0, 0, 0, 1, 0, 0, 0, 1))
     >>> m = np.zeros(g.shape, bool); m[12:28, 12:28, 12:28] = True
-    >>> check_hu_scale(np.where(m, 250.0, 20.0), m, g, name="L1", ct="ct.nii")   # HU: passes
-    >>> check_hu_scale(np.where(m, 250.0, 20.0) + 1024, m, g, name="L1", ct="ct.nii")
+    >>> hu = np.where(m, 250.0, 20.0) + np.random.default_rng(0).normal(0.0, 10.0, g.shape)  # bone in soft tissue
+    >>> check_hu_scale(hu, m, g, name="L1", ct="ct.nii")   # in HU: passes
+    >>> check_hu_scale(hu + 1024, m, g, name="L1", ct="ct.nii")
     Traceback (most recent call last):
     ...
-    vertfem.errors.AbsurdHUError: CT ct.nii is not in Hounsfield units: the soft tissue around L1 has a median of 1044 HU (expected -300 to 250); the values look like raw stored values without the RescaleIntercept (HU + 1024): rescale the image (SimpleITK/dcm2niix apply RescaleSlope/Intercept when reading DICOM)
+    vertfem.errors.AbsurdHUError: CT ct.nii is not in Hounsfield units: the soft tissue around L1 has a median of
+    1044 HU (expected -300 to 250); the values look like raw stored values without the RescaleIntercept ...
     """
     bone = hu[mask]
     shell = _shell(hu, mask, geometry)
@@ -115,7 +129,7 @@ def check_hu_scale(hu: np.ndarray, mask: np.ndarray, geometry: ImageGeometry, *,
     lo, hi = SHELL_HU_RANGE
     if shell.size and not lo <= med_shell <= hi:
         cause = ("the values look like raw stored values without the RescaleIntercept (HU + 1024): rescale the "
-                 "image (SimpleITK/dcm2niix apply RescaleSlope/Intercept when reading DICOM)"
+                 "image (SimpleITK and dcm2niix apply RescaleSlope/Intercept when they read DICOM)"
                  if 700 < med_shell < 1300 else "check the modality (CT in HU is needed) and the rescaling of the values")
         raise AbsurdHUError(
             f"CT {ct} is not in Hounsfield units: the soft tissue around {name} has a median of {med_shell:.0f} HU "
@@ -154,7 +168,8 @@ def check_calibrated_density(
     >>> check_calibrated_density(hu, m, m, g, KernelCalibration("B40f", 0.7, -4.2), name="L1")
     Traceback (most recent call last):
     ...
-    vertfem.errors.CalibrationError: calibration of kernel 'B40f' (user) gives implausible bone densities in L1: median trabecular ash density 100.8 g/cm³ (expected -0.15 to 0.6) and up to 100.8 g/cm³ (at most 2): did you give the line in mg/cm³? vertfem needs slope and intercept in g/cm³ (e.g. B40f: 7.0e-4 g/cm³ per HU, -4.2e-3 g/cm³)
+    vertfem.errors.CalibrationError: calibration of kernel 'B40f' (user) gives implausible bone densities in L1:
+    median trabecular ash density 100.8 g/cm³ (expected -0.15 to 0.6) ... did you give the line in mg/cm³? ...
     """
     core = erode_mm(body, geometry, 6.0)
     if core.sum() < 8:
@@ -188,7 +203,8 @@ def check_volume(volume_mm3: float, *, name: str, spacing_mm: tuple[float, float
     >>> check_volume(2.1e6, name="L1", spacing_mm=(10.0, 10.0, 10.0))
     Traceback (most recent call last):
     ...
-    vertfem.errors.AnatomyError: vertebra L1 measures 2100.0 cm³, outside the plausible 15–230 cm³ of a lumbar vertebra: check the voxel spacing in the header ((10.0, 10.0, 10.0) mm) and that the label is a vertebra; pass anatomy_check=False (--no-anatomy-check) for a non-human or phantom specimen
+    vertfem.errors.AnatomyError: vertebra L1 measures 2100.0 cm³, outside the plausible 15–230 cm³ of a lumbar
+    vertebra: check the voxel spacing in the header ((10.0, 10.0, 10.0) mm) ...
     """
     region = spine_region(name)
     lo, hi = VOLUME_RANGE_CM3[region]
@@ -216,7 +232,8 @@ def check_body_height(height_mm: float, *, name: str) -> None:
     >>> check_body_height(68.0, name="L1")
     Traceback (most recent call last):
     ...
-    vertfem.errors.SegmentationError: the vertebral body of L1 is 68.0 mm tall along its axis, more than the 52 mm of any lumbar vertebral body: probably a neighbouring vertebra carries the same label (the two touch, so they form one piece); correct the label map
+    vertfem.errors.SegmentationError: the vertebral body of L1 is 68.0 mm tall along its axis, more than the 52 mm
+    of any lumbar vertebral body: probably a neighbouring vertebra carries the same label ...
     """
     limit = BODY_HEIGHT_MAX_MM.get(spine_region(name))  # type: ignore[arg-type]
     if limit is None or height_mm <= limit:

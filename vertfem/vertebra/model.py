@@ -27,7 +27,7 @@ from ..provenance import Flag, InputFile, Provenance, merge_flags
 from .depth import surface_depth_mm
 from .frame import VertebralFrame
 
-__all__ = ["Region", "VertebraOptions", "Vertebra", "Crop", "CROP_MARGIN_VOX", "region_field"]
+__all__ = ["CROP_MARGIN_VOX", "Crop", "Region", "Vertebra", "VertebraOptions", "region_field"]
 
 #: Voxels kept around the vertebra's bounding box in :attr:`Vertebra.mask` / :attr:`Vertebra.body`.
 CROP_MARGIN_VOX = 4

@@ -29,8 +29,15 @@ from .guards import check_body_height, check_calibrated_density, check_hu_scale,
 from .model import CROP_MARGIN_VOX, Vertebra, VertebraOptions
 from .selection import labels_on_scan_grid, select_mask
 
-__all__ = ["AlignedLabels", "ScanCalibration", "INTERNAL", "align_labels", "internal_scan_calibration",
-           "prepare_vertebra", "prepare_vertebrae"]
+__all__ = [
+    "INTERNAL",
+    "AlignedLabels",
+    "ScanCalibration",
+    "align_labels",
+    "internal_scan_calibration",
+    "prepare_vertebra",
+    "prepare_vertebrae",
+]
 
 #: The kernel name that asks for a phantomless calibration from the patient's own tissues.
 INTERNAL = "internal"

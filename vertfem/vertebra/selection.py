@@ -32,7 +32,7 @@ from ..io import LabelMap
 from ..labels import label_id, vertebra_name
 from ..provenance import Flag
 
-__all__ = ["Selection", "VertebraInfo", "labels_on_scan_grid", "list_vertebrae", "select_mask", "SECOND_COMPONENT_MAX"]
+__all__ = ["SECOND_COMPONENT_MAX", "Selection", "VertebraInfo", "labels_on_scan_grid", "list_vertebrae", "select_mask"]
 
 #: A second connected component larger than this fraction of the largest is a mislabelled neighbour, not an island.
 SECOND_COMPONENT_MAX = 0.25
@@ -231,6 +231,10 @@ def select_mask(
     return Selection(mask=mask, label=lid, name=name, flags=tuple(flags))
 
 
+def _xyz(p: np.ndarray) -> tuple[float, float, float]:
+    return float(round(p[0], 2)), float(round(p[1], 2)), float(round(p[2], 2))
+
+
 def list_vertebrae(
     labels: LabelMap,
     geometry: ImageGeometry | None = None,
@@ -269,8 +273,8 @@ def list_vertebrae(
                 name=vertebra_name(lid, convention),
                 voxels=int(m.sum()),
                 volume_mm3=float(m.sum() * geom.voxel_volume_mm3),
-                min_mm=(float(pts[:, 0].min().round(2)), float(pts[:, 1].min().round(2)), float(pts[:, 2].min().round(2))),
-                max_mm=(float(pts[:, 0].max().round(2)), float(pts[:, 1].max().round(2)), float(pts[:, 2].max().round(2))),
+                min_mm=_xyz(pts.min(axis=0)),
+                max_mm=_xyz(pts.max(axis=0)),
                 cut_by_fov=bool(cut),
             )
         )
