@@ -7,13 +7,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from types import SimpleNamespace  # noqa: E402
+from types import SimpleNamespace
 
-from vertfem.ctsim import simulate_ct  # noqa: E402
-from vertfem.data import example_paths  # noqa: E402
-from vertfem.io import read_labels, read_scan  # noqa: E402
-from vertfem.phantom import PhantomSpec, render_phantom  # noqa: E402
-from vertfem.vertebra import prepare_vertebra  # noqa: E402
+from vertfem.ctsim import simulate_ct
+from vertfem.data import example_paths
+from vertfem.io import read_labels, read_scan
+from vertfem.phantom import PhantomSpec, render_phantom
+from vertfem.vertebra import prepare_vertebra
 
 
 @pytest.fixture(scope="session")

@@ -113,7 +113,7 @@ MEASURES: dict[str, Measure] = {
         Measure("focal", "focal BMC loss maps and summary (Li et al. 2022)", "vertfem.focal.options:FocalOptions",
                 "vertfem.focal.measure:focal_bmc_loss"),
         Measure("texture", "texture/radiomics features (IBSI) of the vertebra's VOIs",
-                "vertfem.texture.vertebra:TextureOptions", "vertfem.texture.vertebra:texture_features",
+                "vertfem.texture.settings:TextureOptions", "vertfem.texture.vertebra:texture_features",
                 calibrated=False),
     )
 }

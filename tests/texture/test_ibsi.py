@@ -1,14 +1,20 @@
-"""IBSI chapter-1 conformance: every implemented feature on the digital phantom, every aggregation."""
+"""IBSI chapter-1 conformance: every implemented feature on the digital phantom, every aggregation.
+
+The phantom and its 482 reference values are vendored in ``tests/data/ibsi/`` (CC BY 4.0, see its README).
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import shared_path
 from vertfem.io import read_labels, read_scan
 from vertfem.texture import FAMILIES, TextureSettings, extract_features
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "ibsi"
 
 AGGREGATIONS = {"2D, averaged": "2D_avg", "2D, slice-merged": "2D_smrg", "2.5D, direction-merged": "2.5D_dmrg",
                 "2.5D, merged": "2.5D_mrg", "3D, averaged": "3D_avg", "3D, merged": "3D_mrg",
@@ -26,15 +32,14 @@ def _tolerance(value: float, tol: float) -> float:
 
 @pytest.fixture(scope="module")
 def phantom_features():
-    d = shared_path("ibsi", "digital_phantom")
-    scan = read_scan(d / "phantom.nii.gz")
-    mask = read_labels(d / "mask.nii.gz").labels > 0
+    scan = read_scan(DATA / "phantom.nii.gz")
+    mask = read_labels(DATA / "mask.nii.gz").labels > 0
     settings = TextureSettings(discretisation="none", naming="ibsi", families=FAMILIES)
     return extract_features(scan.hu, mask, scan.geometry, settings)
 
 
 def test_digital_phantom_reproduces_every_reference_value(phantom_features):
-    ref = pd.read_csv(shared_path("ibsi", "ibsi1_digital_phantom_reference.csv"))
+    ref = pd.read_csv(DATA / "ibsi1_digital_phantom_reference.csv")
     deviations = []
     for _, r in ref.iterrows():
         base = r.key.split("@")[0]

@@ -1,8 +1,9 @@
 # The public names of this sub-package, read by type checkers and (through lazy_loader) at run time.
-from .extract import FAMILIES, PRESETS, FilterSettings, TextureSettings, extract_features, preset
+from .extract import extract_features, prepare_voi, voi_margin_mm
 from .names import PYRADIOMICS, radiomics_name
-from .preprocess import Discretised, discretise, resample_isotropic, resegment
-from .vertebra import VOIS, TextureOptions, TextureResult, texture_features, vertebra_vois
+from .preprocess import Discretised, discretise, ibsi_grid, resample_isotropic, resegment
+from .settings import FAMILIES, PRESETS, FilterSettings, TextureOptions, TextureSettings, preset
+from .vertebra import VOIS, TextureResult, texture_features, vertebra_vois
 
 __all__ = [
     "FAMILIES",
@@ -16,6 +17,9 @@ __all__ = [
     "TextureSettings",
     "discretise",
     "extract_features",
+    "ibsi_grid",
+    "prepare_voi",
+    "voi_margin_mm",
     "preset",
     "radiomics_name",
     "resample_isotropic",

@@ -9,39 +9,56 @@ from .aggregation import DIRECTIONS_2D, DIRECTIONS_3D, aggregate_directional
 __all__ = ["glcm_features", "glcm_matrices", "glcm_matrix_features"]
 
 
-def _shifted(q: np.ndarray, d: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs (a, b) = (q[v], q[v + d]) over the grid, with the slice index of v."""
-    src, dst = [], []
-    for o, n in zip(d, q.shape):
-        src.append(slice(max(0, -o), n - max(0, o)))
-        dst.append(slice(max(0, o), n - max(0, -o)))
-    a, b = q[tuple(src)], q[tuple(dst)]
-    k = np.broadcast_to(np.arange(q.shape[0])[src[0]][:, None, None], a.shape)
-    return a, b, k
+def _pairs(q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """ROI voxels of a zero-padded copy of ``q``: padded levels, flat indices, levels and slice indices."""
+    p = np.pad(q, 1)
+    flat = np.flatnonzero(p)
+    return p.ravel(), flat, p.ravel()[flat].astype(np.int64), flat // (p.shape[1] * p.shape[2]) - 1
 
 
-def glcm_matrices(q: np.ndarray, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
+def glcm_matrices(q: np.ndarray, n_levels: int, *, per_slice: bool = True,
+                  per_direction: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric co-occurrence counts, distance 1.
+
+    Parameters
+    ----------
+    per_slice : bool
+        Also count the in-plane directions slice by slice (the 2D and 2.5D
+        aggregations); otherwise ``m2d`` is empty.
+    per_direction : bool
+        Keep the 13 directions apart (3D_avg); otherwise ``m3d`` holds their
+        sum as one matrix (all 3D_mrg needs, 13× less memory at many levels).
 
     Returns
     -------
     m2d : array (n_slices, 4, Ng, Ng)
-    m3d : array (13, Ng, Ng)
+    m3d : array (13 or 1, Ng, Ng)
     """
     ng = n_levels
-    ns = q.shape[0]
+    ns = q.shape[0] if per_slice else 0
     m2d = np.zeros((ns, len(DIRECTIONS_2D), ng, ng))
-    m3d = np.zeros((len(DIRECTIONS_3D), ng, ng))
+    m3d = np.zeros((len(DIRECTIONS_3D) if per_direction else 1, ng, ng))
+    merged: list[np.ndarray] = []
+    # neighbours by flat offsets on a zero-padded grid: work grows with the ROI, not with its bounding box
+    levels, flat, a_all, k_all = _pairs(q)
+    strides = np.array([(q.shape[1] + 2) * (q.shape[2] + 2), q.shape[2] + 2, 1])
     for di, d in enumerate(DIRECTIONS_3D):
-        a, b, k = _shifted(q, d)
-        ok = (a > 0) & (b > 0)
-        idx = (a[ok].astype(np.int64) - 1) * ng + (b[ok] - 1)
-        m = np.bincount(idx, minlength=ng * ng).reshape(ng, ng)
-        m3d[di] = m + m.T
-        if d[0] == 0:
+        b_all = levels[flat + int(np.dot(d, strides))]
+        ok = b_all > 0
+        idx = (a_all[ok] - 1) * ng + (b_all[ok] - 1)
+        if per_direction:
+            m = np.bincount(idx, minlength=ng * ng).reshape(ng, ng)
+            m3d[di] = m + m.T
+        else:
+            merged.append(idx)
+        if per_slice and d[0] == 0:
             j = DIRECTIONS_2D.index(d)
-            ms = np.bincount(k[ok] * ng * ng + idx, minlength=ns * ng * ng).reshape(ns, ng, ng)
+            ms = np.bincount(k_all[ok] * ng * ng + idx, minlength=ns * ng * ng).reshape(ns, ng, ng)
             m2d[:, j] = ms + ms.transpose(0, 2, 1)
+    if not per_direction:
+        # one count over all directions: a single Ng² pass however many grey levels
+        m = np.bincount(np.concatenate(merged), minlength=ng * ng).reshape(ng, ng)
+        m3d[0] = m + m.T
     return m2d, m3d
 
 
@@ -51,32 +68,37 @@ def _entropy(p: np.ndarray) -> float:
 
 
 def glcm_matrix_features(m: np.ndarray, _nv: float = 0.0) -> dict[str, float]:
-    """IBSI GLCM features of one count matrix (levels 1 … Ng)."""
-    p = m / m.sum()
-    ng = p.shape[0]
+    """IBSI GLCM features of one count matrix (levels 1 … Ng).
+
+    Sums run over the non-zero cells only, so the cost does not grow with
+    Ng² (thousands of levels, Goller 2023's scale, stay cheap).
+    """
+    ng = m.shape[0]
+    ii, jj = np.nonzero(m)
+    p = m[ii, jj] / m.sum()
+    i = ii + 1.0
+    j = jj + 1.0
+    pi = np.bincount(ii, weights=p, minlength=ng)
+    pj = np.bincount(jj, weights=p, minlength=ng)
     lv = np.arange(1, ng + 1, dtype=float)
-    i, j = np.meshgrid(lv, lv, indexing="ij")
-    pi = p.sum(axis=1)
-    pj = p.sum(axis=0)
     mu = float((i * p).sum())
     mu_i, mu_j = float((lv * pi).sum()), float((lv * pj).sum())
     sd_i = np.sqrt(((lv - mu_i) ** 2 * pi).sum())
     sd_j = np.sqrt(((lv - mu_j) ** 2 * pj).sum())
-    diff = np.abs(i - j).astype(int)
-    p_diff = np.bincount(diff.ravel(), weights=p.ravel(), minlength=ng)
+    adiff = np.abs(ii - jj)
+    p_diff = np.bincount(adiff, weights=p, minlength=ng)
     k_d = np.arange(ng, dtype=float)
-    ssum = (i + j).astype(int)
-    p_sum = np.bincount(ssum.ravel(), weights=p.ravel(), minlength=2 * ng + 1)[2:]
+    p_sum = np.bincount(ii + jj, weights=p, minlength=2 * ng - 1)
     k_s = np.arange(2, 2 * ng + 1, dtype=float)
     d_avg = float((k_d * p_diff).sum())
     s_avg = float((k_s * p_sum).sum())
     hxy = _entropy(p)
-    hx = _entropy(pi)
-    pipj = np.outer(pi, pj)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        hxy1 = float(-np.where(p > 0, p * np.log2(np.where(pipj > 0, pipj, 1.0)), 0.0).sum())
-        hxy2 = float(-np.where(pipj > 0, pipj * np.log2(np.where(pipj > 0, pipj, 1.0)), 0.0).sum())
+    hx, hy = _entropy(pi), _entropy(pj)
+    hxy1 = float(-(p * np.log2(pi[ii] * pj[jj])).sum())
+    # -Σ_ij p_i p_j log2(p_i p_j) separates into the marginal entropies
+    hxy2 = hx + hy
     clust = i + j - mu_i - mu_j
+    dij = i - j
     with np.errstate(divide="ignore", invalid="ignore"):
         corr = float(((i - mu_i) * (j - mu_j) * p).sum() / (sd_i * sd_j)) if sd_i * sd_j > 0 else float("nan")
         info1 = (hxy - hxy1) / hx if hx > 0 else float("nan")
@@ -92,12 +114,12 @@ def glcm_matrix_features(m: np.ndarray, _nv: float = 0.0) -> dict[str, float]:
         "sum.var": float(((k_s - s_avg) ** 2 * p_sum).sum()),
         "sum.entr": _entropy(p_sum),
         "energy": float((p**2).sum()),
-        "contrast": float(((i - j) ** 2 * p).sum()),
-        "dissimilarity": float((np.abs(i - j) * p).sum()),
-        "inv.diff": float((p / (1 + np.abs(i - j))).sum()),
-        "inv.diff.norm": float((p / (1 + np.abs(i - j) / ng)).sum()),
-        "inv.diff.mom": float((p / (1 + (i - j) ** 2)).sum()),
-        "inv.diff.mom.norm": float((p / (1 + (i - j) ** 2 / ng**2)).sum()),
+        "contrast": float((dij**2 * p).sum()),
+        "dissimilarity": float((adiff * p).sum()),
+        "inv.diff": float((p / (1 + adiff)).sum()),
+        "inv.diff.norm": float((p / (1 + adiff / ng)).sum()),
+        "inv.diff.mom": float((p / (1 + dij**2)).sum()),
+        "inv.diff.mom.norm": float((p / (1 + dij**2 / ng**2)).sum()),
         "inv.var": float((p_diff[1:] / k_d[1:] ** 2).sum()),
         "corr": corr,
         "auto.corr": float((i * j * p).sum()),
@@ -110,7 +132,9 @@ def glcm_matrix_features(m: np.ndarray, _nv: float = 0.0) -> dict[str, float]:
 
 
 def glcm_features(q: np.ndarray, n_levels: int, only: frozenset[str] | None = None) -> dict[str, float]:
-    """All GLCM features in all six IBSI aggregations (``cm.<name>@<aggregation>``)."""
-    m2d, m3d = glcm_matrices(q, n_levels)
+    """GLCM features in the IBSI aggregations ``only`` (default all six): ``cm.<name>@<aggregation>``."""
+    per_slice = only is None or any(a.startswith("2") for a in only)
+    per_direction = only is None or "3D_avg" in only
+    m2d, m3d = glcm_matrices(q, n_levels, per_slice=per_slice, per_direction=per_direction)
     zeros2 = np.zeros(m2d.shape[:2])
     return aggregate_directional(m2d, zeros2, m3d, np.zeros(len(m3d)), glcm_matrix_features, "cm", only)

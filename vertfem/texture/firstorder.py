@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import warnings
+from typing import Literal
 
 import numpy as np
 from scipy import signal
 
-from ..errors import FeatureWarning
+from ..errors import ConfigError, FeatureWarning
 
-__all__ = ["histogram_features", "intensity_volume_features", "local_intensity_features", "statistical_features"]
+__all__ = ["histogram_features", "intensity_volume_features", "ivh_levels", "local_intensity_features",
+           "statistical_features"]
 
 
 def _moments(v: np.ndarray) -> dict[str, float]:
@@ -73,11 +75,53 @@ def histogram_features(levels: np.ndarray, n_levels: int) -> dict[str, float]:
     return {f"ih.{k}": float(x) for k, x in out.items()}
 
 
-def intensity_volume_features(values: np.ndarray, grid: np.ndarray | None = None) -> dict[str, float]:
-    """IBSI intensity-volume histogram features (``ivh.*``).
+def ivh_levels(
+    values: np.ndarray,
+    method: Literal["none", "fbs", "fbn"],
+    *,
+    bin_width: float = 2.5,
+    n_bins: int = 1000,
+    range_: tuple[float | None, float | None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Discretised intensities of the IVH and the grid of levels it is evaluated on (IBSI §3.5).
 
-    ``grid`` lists the intensities the histogram is evaluated on (the
-    discretisation levels); default every distinct intensity in the ROI.
+    ``none``: intensities as they are (CT: HU), grid in steps of 1 over the
+    re-segmentation range (open ends: the ROI minimum / maximum); ``fbs``:
+    bins of ``bin_width`` from the range's lower bound, each voxel replaced by
+    its bin centre, grid from the lowest to the highest bin centre (both in
+    intensity units); ``fbn``: ``n_bins`` bins between the ROI minimum and
+    maximum, in bin numbers 1 … n_bins (arbitrary units: filtered or
+    normalised images).
+
+    Examples
+    --------
+    >>> x, g = ivh_levels(np.array([-1000.0, 0.0, 2.4]), "fbs", bin_width=2.5, range_=(-1000.0, 400.0))
+    >>> x.tolist(), g[[0, -1]].tolist()
+    ([-998.75, 1.25, 1.25], [-998.75, 398.75])
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    lo_r, hi_r = range_ if range_ is not None else (None, None)
+    lo = float(v.min()) if lo_r is None else float(lo_r)
+    hi = float(v.max()) if hi_r is None else float(hi_r)
+    if method == "none":
+        return v, lo + np.arange(int(np.floor(hi - lo)) + 1, dtype=float)
+    if method == "fbs":
+        centres = lo + (np.floor((v - lo) / bin_width) + 0.5) * bin_width
+        n = max(1, int(np.floor((hi - lo) / bin_width + 1e-9)))
+        return centres, lo + (np.arange(n) + 0.5) * bin_width
+    if method == "fbn":
+        vmin, vmax = float(v.min()), float(v.max())
+        q = np.ones_like(v) if vmax == vmin else np.minimum(np.floor(n_bins * (v - vmin) / (vmax - vmin)) + 1, n_bins)
+        return q, np.arange(1, n_bins + 1, dtype=float)
+    raise ConfigError(f"unknown IVH discretisation {method!r}; use 'none', 'fbs' or 'fbn'")
+
+
+def intensity_volume_features(values: np.ndarray, grid: np.ndarray | None = None) -> dict[str, float]:
+    """IBSI intensity-volume histogram features (``ivh.*``) of discretised intensities.
+
+    ``grid`` lists the levels the histogram is evaluated on, including
+    absent ones (:func:`ivh_levels`); default every distinct value. ``I10`` and
+    ``I90`` are in the units of the levels (HU for CT without binning).
     """
     v = np.sort(np.asarray(values, dtype=np.float64).ravel())
     levels = np.unique(v) if grid is None else np.asarray(grid, dtype=float)

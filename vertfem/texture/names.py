@@ -50,7 +50,8 @@ _GLSZM = {"sze": "SmallAreaEmphasis", "lze": "LargeAreaEmphasis", "glnu": "GrayL
 _GLDM = {"lde": "SmallDependenceEmphasis", "hde": "LargeDependenceEmphasis", "glnu": "GrayLevelNonUniformity",
          "dcnu": "DependenceNonUniformity", "dcnu.norm": "DependenceNonUniformityNormalized",
          "gl.var": "GrayLevelVariance", "dc.var": "DependenceVariance", "dc.entr": "DependenceEntropy",
-         "lgce": "LowGrayLevelEmphasis", "hgce": "HighGrayLevelEmphasis", "ldlge": "SmallDependenceLowGrayLevelEmphasis",
+         "lgce": "LowGrayLevelEmphasis", "hgce": "HighGrayLevelEmphasis",
+         "ldlge": "SmallDependenceLowGrayLevelEmphasis",
          "ldhge": "SmallDependenceHighGrayLevelEmphasis", "hdlge": "LargeDependenceLowGrayLevelEmphasis",
          "hdhge": "LargeDependenceHighGrayLevelEmphasis"}
 _NGTDM = {"coarseness": "Coarseness", "contrast": "Contrast", "busyness": "Busyness", "complexity": "Complexity",

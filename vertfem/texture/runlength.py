@@ -11,8 +11,8 @@ __all__ = ["glrlm_features", "glrlm_matrices", "glrlm_matrix_features"]
 
 
 @numba.njit(cache=True)
-def _runs(q, dk, dj, di, out):
-    """Add the runs of direction (dk, dj, di) to ``out[slice, level-1, length-1]``."""
+def _runs(q, dk, dj, di, out, by_slice):
+    """Add the runs of direction (dk, dj, di) to ``out[slice, level-1, length-1]`` (slice 0 unless ``by_slice``)."""
     nk, nj, ni = q.shape
     for k0 in range(nk):
         for j0 in range(nj):
@@ -29,7 +29,7 @@ def _runs(q, dk, dj, di, out):
                     g = q[k, j, i]
                     if g != level:
                         if level > 0:
-                            out[start_k, level - 1, length - 1] += 1
+                            out[start_k if by_slice else 0, level - 1, length - 1] += 1
                         level = g
                         length = 1
                         start_k = k
@@ -39,28 +39,33 @@ def _runs(q, dk, dj, di, out):
                     j += dj
                     i += di
                 if level > 0:
-                    out[start_k, level - 1, length - 1] += 1
+                    out[start_k if by_slice else 0, level - 1, length - 1] += 1
 
 
-def glrlm_matrices(q: np.ndarray, n_levels: int) -> tuple[np.ndarray, np.ndarray]:
+def glrlm_matrices(q: np.ndarray, n_levels: int, *, per_slice: bool = True,
+                   per_direction: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Run-length counts per slice and in-plane direction, and per 3D direction.
+
+    ``per_slice=False`` leaves ``m2d`` empty (no 2D/2.5D aggregation wanted);
+    ``per_direction=False`` sums the 13 directions into one matrix (3D_mrg).
 
     Returns
     -------
     m2d : array (n_slices, 4, Ng, max_run)
-    m3d : array (13, Ng, max_run)
+    m3d : array (13 or 1, Ng, max_run)
     """
     q = np.ascontiguousarray(q, dtype=np.int32)
     ns = q.shape[0]
     lmax = max(q.shape)
-    m2d = np.zeros((ns, len(DIRECTIONS_2D), n_levels, lmax))
-    m3d = np.zeros((len(DIRECTIONS_3D), n_levels, lmax))
+    m2d = np.zeros((ns if per_slice else 0, len(DIRECTIONS_2D), n_levels, lmax))
+    m3d = np.zeros((len(DIRECTIONS_3D) if per_direction else 1, n_levels, lmax))
     for di, d in enumerate(DIRECTIONS_3D):
-        per_slice = np.zeros((ns, n_levels, lmax))
-        _runs(q, d[0], d[1], d[2], per_slice)
-        m3d[di] = per_slice.sum(axis=0)
-        if d[0] == 0:
-            m2d[:, DIRECTIONS_2D.index(d)] = per_slice
+        by_slice = per_slice and d[0] == 0
+        acc = np.zeros((ns if by_slice else 1, n_levels, lmax))
+        _runs(q, d[0], d[1], d[2], acc, by_slice)
+        m3d[di if per_direction else 0] += acc.sum(axis=0) if by_slice else acc[0]
+        if by_slice:
+            m2d[:, DIRECTIONS_2D.index(d)] = acc
     return m2d, m3d
 
 
@@ -104,9 +109,12 @@ def glrlm_matrix_features(r: np.ndarray, n_voxels: float) -> dict[str, float]:
 
 
 def glrlm_features(q: np.ndarray, n_levels: int, only: frozenset[str] | None = None) -> dict[str, float]:
-    """All GLRLM features in all six IBSI aggregations (``rlm.<name>@<aggregation>``)."""
-    m2d, m3d = glrlm_matrices(q, n_levels)
+    """GLRLM features in the IBSI aggregations ``only`` (default all six): ``rlm.<name>@<aggregation>``."""
+    per_slice = only is None or any(a.startswith("2") for a in only)
+    per_direction = only is None or "3D_avg" in only
+    m2d, m3d = glrlm_matrices(q, n_levels, per_slice=per_slice, per_direction=per_direction)
     nv_slice = (q > 0).sum(axis=(1, 2)).astype(float)
     nv2d = np.repeat(nv_slice[:, None], len(DIRECTIONS_2D), axis=1)
-    nv3d = np.full(len(DIRECTIONS_3D), float((q > 0).sum()))
+    # a merged matrix stands for all 13 directions' runs: its voxel count is 13 N
+    nv3d = np.full(len(m3d), float((q > 0).sum()) * (len(DIRECTIONS_3D) // len(m3d)))
     return aggregate_directional(m2d, nv2d, m3d, nv3d, glrlm_matrix_features, "rlm", only)

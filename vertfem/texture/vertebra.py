@@ -4,62 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import Field, field_validator
 
 from ..errors import ConfigError
-from ..geometry import ImageGeometry, mask_box
-from ..options import Options, parse_options
+from ..geometry import ImageGeometry
+from ..options import parse_options
 from ..provenance import Provenance, write_record
-from ..vertebra import Region, Vertebra, cortical_split, region_field
-from .extract import PRESETS, TextureSettings, extract_features, preset, warn_nan_features
-from .preprocess import resample_isotropic
+from ..vertebra import Vertebra, cortical_split
+from .extract import extract_features, prepare_voi, voi_margin_mm, warn_nan_features
+from .settings import VOIS, TextureOptions
 
 __all__ = ["VOIS", "TextureOptions", "TextureResult", "texture_features", "vertebra_vois"]
 
-VOIS = ("body", "cortical", "cancellous")
-VOIName = Literal["body", "cortical", "cancellous"]
-
-
-class TextureOptions(Options):
-    """Options of the texture measure.
-
-    Attributes
-    ----------
-    preset : str
-        ``goller2023``, ``che2025`` or ``ibsi`` (:data:`~vertfem.texture.PRESETS`).
-    settings : TextureSettings, optional
-        Full settings instead of a preset's.
-    vois : tuple of {"body", "cortical", "cancellous"}, optional
-        Default: the preset's VOIs, or ``("body",)``.
-    shell_mm : float
-        Cortical shell thickness, mm; the split is made on the resampled grid so
-        that a thin shell survives coarse CT.
-    region : {"body", "whole"}
-        Analyse the isolated body (default) or the whole vertebra.
-    """
-
-    preset: str = Field("goller2023", description="feature preset")
-    settings: TextureSettings | None = Field(None, description="full texture settings instead of a preset's")
-    vois: tuple[VOIName, ...] | None = Field(None, description="volumes of interest")
-    shell_mm: float = Field(2.0, gt=0, le=10.0, description="cortical shell thickness, mm")
-    region: Region = region_field()
-
-    @field_validator("preset")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        if v not in PRESETS:
-            raise ValueError(f"unknown preset; choose from {sorted(PRESETS)}")
-        return v
-
-    def resolved(self) -> tuple[TextureSettings, tuple[str, ...]]:
-        """The texture settings and VOIs these options stand for."""
-        settings, preset_vois = preset(self.preset)
-        if self.settings is not None:
-            settings = self.settings
-        return settings, tuple(self.vois or preset_vois or ("body",))
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,17 +90,11 @@ def texture_features(vertebra: Vertebra, options: TextureOptions | dict[str, Any
     """
     opts = parse_options(TextureOptions, options, where="texture options", **overrides)
     settings, vois = opts.resolved()
-    g0 = vertebra.geometry
-    margin_mm = settings.filters.margin_mm(settings.resample_mm or max(g0.spacing_mm)) + 2 * max(g0.spacing_mm)
-    crop = vertebra.crop(margin_mm)
-    g = crop.geometry
+    # the IBSI interpolation grid is fixed by the whole scan; the crop only has to hold what the filters reach
+    crop = vertebra.crop(voi_margin_mm(settings, vertebra.scan.geometry.spacing_mm))
     body = crop.body if opts.region == "body" else crop.mask
-    box, geom = mask_box(body, g, np.ceil(margin_mm / np.asarray(g.spacing_mm)[::-1]).astype(int))
-    img, body = crop.hu[box].astype(np.float64), body[box]
-    if settings.resample_mm is not None:
-        img, body, geom = resample_isotropic(img, body, geom, settings.resample_mm,
-                                             interpolation=settings.interpolation)
-        settings = settings.model_copy(update={"resample_mm": None})
+    img, body, geom = prepare_voi(crop.hu, body, crop.geometry, settings, grid_of=vertebra.scan.geometry)
+    settings = settings.model_copy(update={"resample_mm": None})
     sep = ":" if settings.naming == "ibsi" else "_"
     out: dict[str, Any] = {}
     for name, voi in vertebra_vois(body, geom, vois, opts.shell_mm).items():

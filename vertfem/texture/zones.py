@@ -32,15 +32,17 @@ def _border_distance(roi: np.ndarray, two_d: bool) -> np.ndarray:
     return d[1:-1, 1:-1, 1:-1]
 
 
-def zone_triples(q: np.ndarray, *, two_d: bool, distance: bool) -> np.ndarray:
+def zone_triples(q: np.ndarray, *, two_d: bool, distance: bool, morph: np.ndarray | None = None) -> np.ndarray:
     """One row ``(slice, level − 1, column − 1)`` per zone.
 
     Columns are zone sizes (GLSZM) or zone distances to the ROI border
-    (GLDZM); a 3D zone is booked on its first slice.
+    (GLDZM): the smallest border distance of the zone's voxels, measured in
+    the morphological mask ``morph`` (IBSI; default the intensity ROI
+    ``q > 0``). A 3D zone is booked on its first slice.
     """
     roi = q > 0
     ns = q.shape[0]
-    dist = _border_distance(roi, two_d) if distance else None
+    dist = _border_distance(roi if morph is None else np.asarray(morph, bool) | roi, two_d) if distance else None
     kk = np.broadcast_to(np.arange(ns)[:, None, None], q.shape).ravel()
     rows: list[np.ndarray] = []
     for g in np.unique(q[roi]):
@@ -50,7 +52,7 @@ def zone_triples(q: np.ndarray, *, two_d: bool, distance: bool) -> np.ndarray:
         flat = lab.ravel()
         sel = flat > 0
         ids = flat[sel]
-        if distance:
+        if dist is not None:
             col = np.full(n + 1, np.iinfo(np.int64).max)
             np.minimum.at(col, ids, dist.ravel()[sel].astype(np.int64))
             col = col[1:]
@@ -69,10 +71,13 @@ def _matrix(triples: np.ndarray, n_levels: int) -> np.ndarray:
     return m
 
 
-def _family(q: np.ndarray, n_levels: int, distance: bool, prefix: str, names: dict, only=None) -> dict[str, float]:
+def _family(q: np.ndarray, n_levels: int, distance: bool, prefix: str, names: dict, only=None,
+            morph: np.ndarray | None = None) -> dict[str, float]:
     nv_slice = (q > 0).sum(axis=(1, 2)).astype(float)
-    t2 = zone_triples(q, two_d=True, distance=distance)
-    t3 = zone_triples(q, two_d=False, distance=distance)
+    want_2d = only is None or bool({"2D", "2.5D"} & set(only))
+    t2 = zone_triples(q, two_d=True, distance=distance, morph=morph) if want_2d else np.zeros((0, 3), np.int64)
+    t3 = (zone_triples(q, two_d=False, distance=distance, morph=morph) if only is None or "3D" in only
+          else np.zeros((0, 3), np.int64))
     # matrices are built per slice (their widths differ), never as one dense slices × levels × sizes block
     order = np.argsort(t2[:, 0], kind="stable")
     t2 = t2[order]
@@ -91,6 +96,12 @@ def glszm_features(q: np.ndarray, n_levels: int, only: frozenset[str] | None = N
     return _family(q, n_levels, False, "szm", _SZM, only)
 
 
-def gldzm_features(q: np.ndarray, n_levels: int, only: frozenset[str] | None = None) -> dict[str, float]:
-    """GLDZM features (``dzm.<name>@2D|2.5D|3D``); distance to the ROI border, 4-/6-connected steps."""
-    return _family(q, n_levels, True, "dzm", _DZM, only)
+def gldzm_features(q: np.ndarray, n_levels: int, only: frozenset[str] | None = None,
+                   morph: np.ndarray | None = None) -> dict[str, float]:
+    """GLDZM features (``dzm.<name>@2D|2.5D|3D``).
+
+    Zones are grey-level zones of the intensity ROI; their distance is the
+    number of 4- (2D) or 6-connected (3D) steps to the edge of the
+    morphological mask ``morph`` (IBSI §3.9; default the intensity ROI).
+    """
+    return _family(q, n_levels, True, "dzm", _DZM, only, morph)
