@@ -9,42 +9,43 @@ working). Messages name the offending input and say what to do about it.
 from __future__ import annotations
 
 __all__ = [
-    "VertfemError",
-    "ScanReadError",
-    "NonFiniteHUError",
     "AbsurdHUError",
-    "LabelNotFoundError",
-    "UnknownVertebraError",
-    "EmptyMaskError",
-    "MaskImageMismatchError",
-    "VertebraCutByFOVError",
-    "SegmentationError",
     "AnatomyError",
-    "UnsupportedLevelError",
-    "UnknownKernelError",
-    "CalibrationError",
-    "ReferenceTissueError",
-    "GeometryError",
-    "MaterialLawError",
-    "ConfigError",
-    "EmptyROIError",
-    "VOITooSmallError",
-    "MeshingError",
-    "MaskTooSmallError",
-    "NonManifoldSurfaceError",
-    "InvertedElementError",
     "BoundaryConditionError",
-    "UnderConstrainedError",
+    "CalibrationError",
+    "ConfigError",
+    "EmptyMaskError",
+    "EmptyROIError",
+    "FeatureWarning",
+    "GeometryError",
+    "InvertedElementError",
+    "LabelNotFoundError",
+    "MaskImageMismatchError",
+    "MaskTooSmallError",
+    "MaterialLawError",
+    "MeshingError",
     "MissingMaterialError",
-    "SolverError",
+    "NonFiniteHUError",
+    "NonManifoldSurfaceError",
     "OutputError",
-    "UnknownFieldError",
+    "MissingDependencyError",
+    "ReferenceTissueError",
     "RenderingError",
-    "StatisticsInputError",
     "ResolutionWarning",
+    "ScanReadError",
+    "SegmentationError",
+    "SolverError",
+    "StatisticsInputError",
     "StatisticsWarning",
     "TissueDisagreementWarning",
-    "FeatureWarning",
+    "UnderConstrainedError",
+    "UnknownFieldError",
+    "UnknownKernelError",
+    "UnknownVertebraError",
+    "UnsupportedLevelError",
+    "VOITooSmallError",
+    "VertebraCutByFOVError",
+    "VertfemError",
 ]
 
 
@@ -181,6 +182,10 @@ class SolverError(VertfemError, RuntimeError):
 
 class OutputError(VertfemError, OSError):
     """An output cannot be written (existing file where a folder is needed, unsupported format, no permission)."""
+
+
+class MissingDependencyError(VertfemError, ImportError):
+    """An optional dependency (an extra such as ``vertfem[dl]``) is not installed; the message says which."""
 
 
 class UnknownFieldError(VertfemError, KeyError):

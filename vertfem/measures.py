@@ -115,6 +115,10 @@ MEASURES: dict[str, Measure] = {
         Measure("texture", "texture/radiomics features (IBSI) of the vertebra's VOIs",
                 "vertfem.texture.settings:TextureOptions", "vertfem.texture.vertebra:texture_features",
                 calibrated=False),
+        Measure("dxa", "DXA-equivalent aBMD (g/cm²), BMC, area and TBS-like index from the CT projection",
+                "vertfem.dxa.options:DXAOptions", "vertfem.dxa.measure:dxa_measure"),
+        Measure("dl", "learned BMD/TBS of a trained model (Yoshida 2023 pipeline)", "vertfem.dl.options:DLPredictOptions",
+                "vertfem.dl.measure:dl_predict", calibrated=False),
     )
 }
 """Every measure by name."""

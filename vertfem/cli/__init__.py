@@ -23,7 +23,7 @@ from rich.console import Console
 from .._version import __version__
 from ..errors import VertfemError
 from ..measures import MEASURES
-from . import analyze, calibrate, demo, info, measure, mesh, study, view
+from . import analyze, calibrate, demo, dl, dxa, info, measure, mesh, study, view
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -36,7 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     info.register(sub)
     for name in MEASURES:
-        measure.register(sub, name)
+        if name not in ("dxa", "dl"):  # their commands have their own modules (several levels, train/predict)
+            measure.register(sub, name)
+    dxa.register(sub)
+    dl.register(sub)
     analyze.register(sub)
     mesh.register(sub)
     calibrate.register(sub)
