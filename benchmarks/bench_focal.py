@@ -23,10 +23,11 @@ from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import vertfem as vf  # noqa: E402
-from focal_reference import reference_focal_maps  # noqa: E402
-from vertfem.errors import ResolutionWarning  # noqa: E402
-from vertfem.focal import focal_bmc_loss, focal_maps, star_directions  # noqa: E402
+from focal_reference import reference_focal_maps
+
+import vertfem as vf
+from vertfem.errors import ResolutionWarning
+from vertfem.focal import focal_bmc_loss, focal_maps, star_directions
 
 
 def _timed(fn, *a, **k):

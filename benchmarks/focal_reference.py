@@ -20,6 +20,8 @@ def _line_value(v: np.ndarray, c: int, h: float, ref: float) -> tuple[float, flo
     interior = np.arange(1, len(v) - 1)
     is_max = (dv[interior - 1] > 0) & (dv[interior] <= 0)
     maxima = interior[is_max]
+    if c in maxima:  # a peak separates two voids and lies in neither
+        return None
     left = maxima[maxima < c]
     right = maxima[maxima > c]
     if left.size == 0 or right.size == 0:
@@ -44,9 +46,15 @@ def _line_value(v: np.ndarray, c: int, h: float, ref: float) -> tuple[float, flo
 
 
 def reference_focal_maps(
-    bmd: np.ndarray, roi: np.ndarray, *, voxel_mm: float, directions: np.ndarray, reference_bmd_mg_cm3: float = 1200.0
+    bmd: np.ndarray, roi: np.ndarray, *, voxel_mm: float, directions: np.ndarray, reference_bmd_mg_cm3: float = 1200.0,
+    loss_average: str = "all_lines",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Width (mm), BMD loss and BMC loss maps, NaN where a voxel is in no void."""
+    """Width (mm), BMD loss and BMC loss maps, NaN where a voxel is in no void.
+
+    The width is the mean over the lines on which the voxel lies in a void; the
+    losses are summed over those lines and divided by all lines of the star
+    (``loss_average="all_lines"``) or by those lines (``"void_lines"``).
+    """
     shape = np.asarray(roi.shape)
     reach = int(np.ceil(np.linalg.norm(shape))) + 1
     t = np.arange(-reach, reach + 1)
@@ -76,7 +84,8 @@ def reference_focal_maps(
                 ws.append(r[0])
                 ls.append(r[1])
         if ws:
+            n = len(directions) if loss_average == "all_lines" else len(ws)
             width[k, j, i] = np.mean(ws)
-            bmd_loss[k, j, i] = np.mean(ls)
-            bmc_loss[k, j, i] = np.mean(np.multiply(ws, ls))
+            bmd_loss[k, j, i] = np.sum(ls) / n
+            bmc_loss[k, j, i] = np.sum(np.multiply(ws, ls)) / n
     return width, bmd_loss, bmc_loss

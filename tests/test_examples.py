@@ -36,14 +36,32 @@ def test_example_02_custom_load_case():
 
 def test_example_03_focal(tmp_path):
     s = _load("03_focal_bmc_loss").main(str(tmp_path), spacing_mm=0.8)
-    assert s["focal_incpt_width_mm_mean"] == pytest.approx(2.362612, rel=1e-5)
-    assert s["focal_bmd_loss_fraction_mean"] == pytest.approx(0.921039, rel=1e-5)
-    assert s["focal_bmc_loss_fraction_mm_mean"] == pytest.approx(2.179979, rel=1e-5)
-    assert s["focal_void_fraction"] == pytest.approx(0.717544, rel=1e-5)
+    assert s["focal_loss_average"] == "all_lines"
+    assert s["focal_incpt_width_mm_mean"] == pytest.approx(2.390959, rel=1e-5)
+    assert s["focal_incpt_width_per_void_mm_mean"] == pytest.approx(2.093359, rel=1e-5)
+    assert s["focal_bmd_loss_fraction_mean"] == pytest.approx(0.466675, rel=1e-5)
+    assert s["focal_bmc_loss_fraction_mm_mean"] == pytest.approx(1.161522, rel=1e-5)
+    assert s["focal_void_fraction"] == pytest.approx(0.689962, rel=1e-5)
     assert (tmp_path / "phantom" / "focal_section.png").exists()
     assert (tmp_path / "L1" / "focal_bmc_loss.nii.gz").exists()
 
 
 def test_example_04_gallery(tmp_path):
-    shots = _load("04_gallery").main(str(tmp_path), mesh_size_mm=3.0)
-    assert len(shots) == 5 and all(p.stat().st_size > 10_000 for p in shots)
+    """Real off-screen renders: size and dpi as asked, white margins, a picture in every panel, five different ones."""
+    import numpy as np
+    from PIL import Image
+
+    shots = _load("04_gallery").main(str(tmp_path), mesh_size_mm=3.0, dpi=120)
+    assert [p.name for p in shots] == ["l1_modulus.png", "l1_von_mises_sagittal.png", "l1_min_strain.png",
+                                       "l1_ct_density.png", "l1_kernels.png"]
+    px = []
+    for p in shots:
+        with Image.open(p) as img:
+            assert img.info["dpi"] == pytest.approx((150, 150) if "ct_" in p.name else (120, 120), abs=0.05)
+            px.append(np.asarray(img.convert("RGB"), dtype=float))
+    for a in px[:3]:
+        assert a.shape == (900, 1080, 3)  # 900 × 750 at 100 dpi, × 1.2
+        assert (a[:5, :5] == 255).all() and a.std() > 20
+    assert px[4].shape == (720, 1800, 3)
+    assert all(panel.std() > 20 for panel in np.split(px[4][80:], 3, axis=1))
+    assert min(np.abs(a - b).mean() for i, a in enumerate(px[:3]) for b in px[i + 1:3]) > 2.0

@@ -1,4 +1,4 @@
-"""Focal BMC loss: analytic plates, spherical voids, monotonicity, per-voxel reference, pipeline, errors."""
+"""Focal BMC loss: analytic plates, line averages, spherical voids, monotonicity, per-voxel reference, pipeline."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import flip_axis, phantom_vertebra
 from scipy import ndimage, optimize, special
 
-from helpers import flip_axis, phantom_vertebra
 from vertfem.calibration import default_registry
 from vertfem.cli import main
 from vertfem.data import example_paths
@@ -61,6 +61,34 @@ def test_periodic_plates_match_analytic_fwhm(theta_deg):
     assert has[1, 60, 50:250].mean() == pytest.approx(width / period, abs=0.06)
 
 
+def test_loss_average_divides_by_all_lines_or_by_void_lines():
+    # seen along the plates (90°) the profile is flat: no maxima, no void; so a valley voxel lies in a void on
+    # one line of its two-line star, and the all-lines loss is exactly half the void-lines loss
+    h, period, thick, sigma = 0.1, 2.0, 0.4, 0.25
+    x = np.arange(300) * h
+    img = np.broadcast_to(_plates(x, period, thick, sigma, 900.0, 50.0), (3, 120, 300)).copy()
+    roi = np.ones(img.shape, bool)
+    star = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    every = focal_maps(img, roi, voxel_mm=h, directions=star)
+    void = focal_maps(img, roi, voxel_mm=h, directions=star, loss_average="void_lines")
+    width, loss, bmc = _analytic_void(period, thick, sigma, 900.0, 50.0)
+    has = np.isfinite(every.width_mm)
+    assert every.loss_average == "all_lines" and every.n_lines == 2
+    assert np.array_equal(has, np.isfinite(void.width_mm)) and set(np.unique(every.n_voids[has])) == {1}
+    assert np.median(void.bmd_loss[has]) == pytest.approx(loss, rel=0.05)
+    assert np.allclose(every.bmd_loss[has], void.bmd_loss[has] / 2, rtol=1e-6)
+    assert np.allclose(every.bmc_loss[has], void.bmc_loss[has] / 2, rtol=1e-6)
+    assert np.median(every.bmc_loss[has]) == pytest.approx(bmc / 2, rel=0.05)
+    assert np.array_equal(every.width_mm[has], void.width_mm[has])
+    # every void once: the 13 valleys between the 14 interior plates of each of the 3 × 120 lateral lines
+    assert every.n_intercepts == 3 * 120 * 13
+    # linearly interpolated half-maximum crossings on a 0.1 mm grid: 0.2 % short of the exact width
+    assert every.intercept_width_mean_mm == pytest.approx(width, rel=4e-3)
+    assert every.intercept_width_sd_mm < 1e-6
+    with pytest.raises(ConfigError, match="loss_average"):
+        focal_maps(img, roi, voxel_mm=h, directions=star, loss_average="paper")
+
+
 def test_all_orientations_average_the_stretched_widths():
     h, period, thick, sigma = 0.1, 2.0, 0.4, 0.25
     x = np.arange(400) * h
@@ -95,7 +123,7 @@ def _ball_image(diameters_mm, h, bone, ripple, seed, size=64, fraction=None):
             centres.append((c, d))
     else:
         d = diameters_mm[0]
-        n = int(round(fraction * (size * h) ** 3 / (np.pi / 6 * d**3)))
+        n = round(fraction * (size * h) ** 3 / (np.pi / 6 * d**3))
         centres = [(rng.uniform(0, size * h, 3), d) for _ in range(n)]
     for c, d in centres:
         img[(kk - c[2]) ** 2 + (jj - c[1]) ** 2 + (ii - c[0]) ** 2 <= (d / 2) ** 2] = 0.0
@@ -138,19 +166,20 @@ def _reference_module():
 
 
 def test_line_sweep_agrees_with_per_voxel_reference():
+    # voids of ~6 voxels (as 2 mm voids on the 0.3 mm grid) in a disk 30 voxels across
     ref = _reference_module()
     rng = np.random.default_rng(0)
-    n = 20
-    img = 200 + 2000 * ndimage.gaussian_filter(rng.normal(size=(n, n, n)), 1.6)
+    n = 32
+    img = 200 + 2000 * ndimage.gaussian_filter(rng.normal(size=(n, n, n)), 2.2)
     z, y, x = np.indices((n, n, n))
-    roi = ((x - n / 2) ** 2 + (y - n / 2) ** 2 < (n / 2 - 1) ** 2) & (z > 6) & (z < 13)
+    roi = ((x - n / 2) ** 2 + (y - n / 2) ** 2 < (n / 2 - 1) ** 2) & (abs(z - n // 2) < 1)
     dirs = star_directions()
-    fast = focal_maps(img, roi, voxel_mm=0.3, directions=dirs)
-    w, lo, bmc = ref.reference_focal_maps(img, roi, voxel_mm=0.3, directions=dirs)
-    agree = np.isfinite(fast.width_mm[roi]) == np.isfinite(w[roi])
-    assert agree.mean() > 0.85
-    for a, b in ((fast.width_mm, w), (fast.bmd_loss, lo), (fast.bmc_loss, bmc)):
-        assert np.nanmean(a[roi]) == pytest.approx(np.nanmean(b[roi]), rel=0.03)
+    for average in ("all_lines", "void_lines"):
+        fast = focal_maps(img, roi, voxel_mm=0.3, directions=dirs, loss_average=average)
+        w, lo, bmc = ref.reference_focal_maps(img, roi, voxel_mm=0.3, directions=dirs, loss_average=average)
+        assert np.mean(np.isfinite(fast.width_mm[roi]) == np.isfinite(w[roi])) > 0.9
+        for a, b in ((fast.width_mm, w), (fast.bmd_loss, lo), (fast.bmc_loss, bmc)):
+            assert np.nanmean(a[roi]) == pytest.approx(np.nanmean(b[roi]), rel=0.025), average
 
 
 # ---------------------------------------------------------------- pipeline on the phantom
@@ -181,8 +210,31 @@ def test_pipeline_on_phantom_and_direction_flip(phantom_scan):
     m, _ = flip_axis(m, g, 2)
     flipped = focal_bmc_loss(phantom_vertebra(scan_from_array(hu, g), m, cal)).row()
     for key in ("focal_incpt_width_mm_mean", "focal_bmd_loss_fraction_mean", "focal_bmc_loss_fraction_mm_mean",
-                "focal_void_fraction"):
+                "focal_void_fraction", "focal_incpt_width_per_void_mm_mean", "focal_void_line_share_mean"):
         assert flipped[key] == pytest.approx(s[key], rel=0.01), key
+
+
+def test_loss_average_is_recorded_and_void_lines_are_the_all_lines_values_rescaled(phantom_scan):
+    v = phantom_vertebra(phantom_scan.scan, phantom_scan.labels, default_registry()["B40f"])
+    every = focal_bmc_loss(v, voxel_mm=0.5)
+    void = focal_bmc_loss(v, voxel_mm=0.5, loss_average="void_lines")
+    s, t = every.row(), void.row()
+    assert (s["focal_loss_average"], t["focal_loss_average"]) == ("all_lines", "void_lines")
+    assert s["focal_reference_bmd_mg_cm3"] == 1200.0
+    assert every.provenance.options["loss_average"] == "all_lines"
+    assert every.provenance.options_sha256 != void.provenance.options_sha256
+    has = every.roi & np.isfinite(every.maps.width_mm)
+    scale = every.maps.n_lines / every.maps.n_voids[has]
+    assert np.allclose(every.maps.bmd_loss[has] * scale, void.maps.bmd_loss[has], rtol=1e-5)
+    assert np.allclose(every.maps.bmc_loss[has] * scale, void.maps.bmc_loss[has], rtol=1e-5)
+    for key in ("focal_incpt_width_mm_mean", "focal_incpt_width_per_void_mm_mean", "focal_n_voids"):
+        assert s[key] == t[key], key
+    # a voxel lies in a void on about half of its lines (the half-maximum rule), so the paper's loss is about half
+    assert 0.35 < s["focal_void_line_share_mean"] < 0.65
+    assert s["focal_bmd_loss_fraction_mean"] / t["focal_bmd_loss_fraction_mean"] == pytest.approx(
+        s["focal_void_line_share_mean"], rel=0.05)
+    with pytest.raises(ConfigError, match="loss_average"):
+        focal_bmc_loss(v, loss_average="literal")
 
 
 def test_pipeline_outputs_and_sphere_option(phantom_scan, tmp_path):
@@ -215,12 +267,14 @@ def test_errors_and_warnings(phantom_scan, example):
 
 def test_cli_focal(tmp_path):
     p = example_paths()
-    rc = main(["focal", str(p["ct"]), str(p["labels"]), "--vertebra", "L1", "--kernel", "B40f", "--voxel-mm", "0.6",
-               "-o", str(tmp_path)])
+    with pytest.warns(ResolutionWarning, match="resolution-limited"):
+        rc = main(["focal", str(p["ct"]), str(p["labels"]), "--vertebra", "L1", "--kernel", "B40f", "--voxel-mm",
+                   "0.6", "--loss-average", "void_lines", "-o", str(tmp_path)])
     assert rc == 0
     names = sorted(f.name for f in (tmp_path / "L1").iterdir())
     assert names == ["focal.json", "focal_bmc_loss.nii.gz", "focal_bmd_loss.nii.gz", "focal_section.png",
                      "focal_width_mm.nii.gz"]
     table = (tmp_path / "focal.csv").read_text()
     assert "resolution_limited" in table and "focal_bmc_loss_fraction_mm_mean" in table
+    assert json.loads((tmp_path / "L1" / "focal.json").read_text())["values"]["focal_loss_average"] == "void_lines"
     assert main(["focal", str(p["ct"]), str(p["labels"]), "--vertebra", "L9", "-o", str(tmp_path)]) == 1
