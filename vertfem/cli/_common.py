@@ -25,7 +25,8 @@ def add_inputs(p: argparse.ArgumentParser, *, levels_help: str = "level(s): L1, 
     p.add_argument("mask", help="label map (TotalSegmentator, VerSe, or a binary mask with --mask-label)")
     p.add_argument("--vertebra", default="L1", help=f"{levels_help} (default L1)")
     p.add_argument("--kernel", default=None,
-                   help="reconstruction kernel whose calibration to use (default: the DICOM header's); built in: "
+                   help="reconstruction kernel whose calibration to use, or 'internal' (from the patient's own "
+                        "tissues; default: the DICOM header's kernel); built in: "
                         + ", ".join(default_registry()))
     p.add_argument("--calibration", default=None, metavar="YAML",
                    help="calibration file adding kernels (kernels: {NAME: {slope, intercept} | {inserts}})")

@@ -184,6 +184,7 @@ def render_body_phantom(
     *,
     spacing_mm: float = 0.5,
     direction: tuple[float, ...] = (-1, 0, 0, 0, -1, 0, 0, 0, 1),
+    oversample: int | None = None,
 ) -> BodyPhantom:
     """Lay out the body and render the vertebra on an axial grid.
 
@@ -199,6 +200,12 @@ def render_body_phantom(
     direction : tuple of 9 float
         Direction cosines; the third index axis must be ±z (axial slices).
         Default diag(−1, −1, 1), as DICOM-derived CTs often have.
+    oversample : int, optional
+        Sub-samples per voxel axis of the vertebra
+        (:func:`vertfem.phantom.render_phantom`'s default when omitted: up to
+        13³ per voxel for textured phantoms). Rendering time grows with its
+        cube: at 1 mm, 5 (0.2 mm sub-samples, finer than half the texture's
+        0.7–1 mm spacing) takes (5/9)³ ≈ 1/6 of the default 9's time.
 
     Returns
     -------
@@ -248,7 +255,7 @@ def render_body_phantom(
     lo_i = np.maximum(np.floor(idx.min(axis=0)).astype(int) - 3, 0)
     hi_i = np.minimum(np.ceil(idx.max(axis=0)).astype(int) + 4, np.asarray(geom.size))
     sub = geom.cropped(lo_i, hi_i)
-    truth = render_phantom(vspec, sub)
+    truth = render_phantom(vspec, sub, oversample=oversample)
     box = (slice(int(lo_i[2]), int(hi_i[2])), slice(int(lo_i[1]), int(hi_i[1])), slice(int(lo_i[0]), int(hi_i[0])))
 
     total = np.zeros(geom.shape, np.int32)

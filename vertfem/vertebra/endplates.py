@@ -1,29 +1,35 @@
 """The endplates of a vertebral body, found from its anatomy: the body mask and the vertebral frame.
 
 The cranial and caudal surfaces of the body are read off the body mask as two
-height fields over the body's footprint (columns parallel to the cranial axis,
-:class:`BodyEndplates`). Each endplate is the part of its surface that faces
-its own direction rather than the wall: where the surface normal lies closer
-to the endplate's normal than to the wall's, i.e. within 45° of the
-endplate's plane. On a CT-derived surface the rim, where the endplate turns
-into the cortical wall, is a corner rounded over a voxel or two; the 45° line
-is that corner's bisector, the point of the rounded surface nearest to the
-sharp corner it blurs. The endplate's plane is fitted to the endplate itself
-(iterated with the selection), so the two endplates of a wedge-shaped body
-(L5, a fracture) each get their own normal, and the region is one connected
-patch with its holes filled (CT terraces, a Schmorl's node).
+height fields over the body's footprint (columns parallel to the frame's
+cranial axis). Each endplate is the part of its surface that faces the
+endplate's own direction rather than the wall: where the surface normal lies
+within 45° of the endplate's plane normal, i.e. closer to it than to the
+(perpendicular) wall's. On a CT-derived surface the rim, where the endplate
+turns into the cortical wall, is a corner rounded over a voxel or two; the 45°
+line is that corner's bisector, the point of the rounded surface nearest to
+the sharp corner it blurs (:data:`RIM_BISECTOR_DEG`). The plane is fitted to
+the endplate itself (iterated with the selection), so the two endplates of a
+wedge-shaped body (L5, a fracture) each get their own normal; the region is
+one connected patch with its holes filled (CT terraces, a pit).
+
+A vertebral body spans from its superior to its inferior endplate: the
+*column* is where both endplate regions overlap, and each endplate is kept
+within one voxel of it. So a process that a body isolation left on the body
+(a thick L5 transverse process, a pedicle stub) — which has a top but no
+endplate below it, or a bottom but none above — is not taken for an endplate.
 
 What this module returns is geometry of the body, independent of any mesh:
-the footprint (where a model's surface belongs to the body and not to a
-posterior element), the height fields (how far below the body's cranial
-surface a point lies), and per endplate its fitted normal, centre, projected
-area and tilt against the frame. :mod:`vertfem.meshing.endplates` selects a
-mesh's endplate faces with it, so a whole-vertebra model loads the body's
-endplates only.
+where each endplate lies (region and height per column, fitted normal, centre,
+projected area), which columns belong to the rest of the vertebra (posterior
+elements), the body's mid-height cross-section and the wedge angle.
+:mod:`vertfem.meshing.endplates` selects a mesh's endplate faces with it, so
+a whole-vertebra model loads the body's endplates only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -41,12 +47,14 @@ __all__ = ["RIM_BISECTOR_DEG", "EndplateSurface", "BodyEndplates", "find_endplat
 RIM_BISECTOR_DEG = 45.0
 
 _GRID_MM = 1.0  # column spacing of the height fields
-_STEP_MM = 0.25  # sampling step along each column
+_STEP_MM = 0.5  # sampling step along each column (crossings are interpolated)
+_SIDES = ("superior", "inferior")
+_MAX_DEVIATION_MM = 4.5  # largest distance of an endplate column from its plane (lumbar concavity ≲ 3 mm)
 
 
 @dataclass(frozen=True)
 class EndplateSurface:
-    """One endplate of a body, in scanner coordinates unless named otherwise.
+    """One endplate of a body, in scanner coordinates.
 
     Attributes
     ----------
@@ -76,10 +84,10 @@ class EndplateSurface:
 
 @dataclass(frozen=True, eq=False)
 class BodyEndplates:
-    """The body's footprint, its cranial and caudal height fields and its two endplates.
+    """The body's cranial and caudal height fields and its two endplates, on a grid of columns.
 
-    The grid lies in the frame's plane: cell ``(a, b)`` is the column through
-    frame coordinates ``(lateral, anterior) = origin_mm + spacing_mm · (a, b)``.
+    Cell ``(a, b)`` of the grid is the column through frame coordinates
+    ``(lateral, anterior) = origin_mm + spacing_mm · (a, b)``, parallel to the frame's cranial axis.
 
     Attributes
     ----------
@@ -92,6 +100,8 @@ class BodyEndplates:
     superior, inferior : EndplateSurface
     superior_region, inferior_region : ndarray of bool (na, nb)
         Columns whose cranial (caudal) surface belongs to the endplate.
+    others : ndarray of bool (na, nb)
+        Columns crossing the rest of the vertebra (posterior elements), when its mask was given.
     cross_section_mm2 : float
         Area of the body's section perpendicular to the cranial axis, halfway between the endplates' centres.
     """
@@ -105,12 +115,8 @@ class BodyEndplates:
     inferior: EndplateSurface
     superior_region: np.ndarray
     inferior_region: np.ndarray
+    others: np.ndarray
     cross_section_mm2: float
-
-    @property
-    def footprint(self) -> np.ndarray:
-        """Columns that cross the body."""
-        return np.isfinite(self.top_mm)
 
     @property
     def wedge_deg(self) -> float:
@@ -118,44 +124,77 @@ class BodyEndplates:
         c = -np.dot(self.superior.normal, self.inferior.normal)
         return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
 
+    def surface(self, side: str) -> EndplateSurface:
+        """The endplate of ``side`` (``"superior"`` or ``"inferior"``)."""
+        return self.superior if _side(side) == "superior" else self.inferior
+
+    def region(self, side: str) -> np.ndarray:
+        """The endplate region (columns) of ``side``."""
+        return self.superior_region if _side(side) == "superior" else self.inferior_region
+
     def cells(self, local_mm: np.ndarray) -> np.ndarray:
         """Grid cell ``(a, b)`` of frame points (n, 3), clipped to the grid."""
         ab = np.rint((np.asarray(local_mm)[:, :2] - np.asarray(self.origin_mm)) / self.spacing_mm).astype(int)
         return np.clip(ab, 0, np.asarray(self.top_mm.shape) - 1)
 
-    def region(self, side: str) -> np.ndarray:
-        """The endplate region (columns) of ``side`` (``"superior"`` or ``"inferior"``)."""
-        if side not in ("superior", "inferior"):
-            raise ValueError(f"side must be 'superior' or 'inferior', got {side!r}")
-        return self.superior_region if side == "superior" else self.inferior_region
-
     def distance_to_region_mm(self, local_mm: np.ndarray, side: str) -> np.ndarray:
-        """Distance (mm) of frame points' columns from the endplate region of ``side`` (0 inside)."""
+        """Distance (mm) of frame points' columns from the endplate region of ``side`` (0 inside).
+
+        Columns of the rest of the vertebra (:attr:`others`) that are not in the region count as infinitely far,
+        so no tolerance reaches onto a pedicle or process.
+        """
         a, b = self.cells(local_mm).T
-        return self._region_maps[side][0][a, b]
+        return self._maps[_side(side)][0][a, b]
 
     def endplate_height_mm(self, local_mm: np.ndarray, side: str) -> np.ndarray:
         """Cranial coordinate (mm) of the endplate of ``side`` in the columns of frame points.
 
-        Columns outside the region take the endplate's height in the nearest region column, so a point beside
-        the body (a process, a pedicle) is compared with the endplate, not with its own surface.
+        Columns outside the endplate's region take its height in the nearest region column, so a point beside the
+        endplate (on a process, on the rim's outer slope) is compared with the endplate, not with its own surface.
         """
         a, b = self.cells(local_mm).T
-        return self._region_maps[side][1][a, b]
+        return self._maps[_side(side)][1][a, b]
 
     @functools.cached_property
-    def _region_maps(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def _maps(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         out = {}
         for side, height in (("superior", self.top_mm), ("inferior", self.bottom_mm)):
-            dist, (ia, ib) = ndimage.distance_transform_edt(~self.region(side), return_indices=True)
-            out[side] = (dist * self.spacing_mm, height[ia, ib])
+            region = self.region(side)
+            dist, (ia, ib) = ndimage.distance_transform_edt(~region, return_indices=True)
+            dist = np.where(self.others & ~region, np.inf, dist * self.spacing_mm)
+            out[side] = (dist, height[ia, ib])
         return out
+
+    def column_mask(self, geometry: ImageGeometry, margin_mm: float) -> np.ndarray:
+        """Voxels of ``geometry`` whose column lies within ``margin_mm`` of an endplate region: the body's column.
+
+        A vertebral body lies between its endplates; what a body isolation left
+        beside them (a thick transverse process, a pedicle stub) lies outside.
+        """
+        union = self.superior_region | self.inferior_region
+        dist = ndimage.distance_transform_edt(~union) * self.spacing_mm
+        kji = np.indices(geometry.shape).reshape(3, -1).T
+        local = self.frame.to_local(geometry.index_to_physical(kji[:, ::-1].astype(float)))
+        a, b = self.cells(local).T
+        # columns beyond the grid are clipped onto its edge cells, which lie off the body
+        return (dist[a, b] <= margin_mm).reshape(geometry.shape)
+
+    def clipped(self, *, superior_mm: float | None = None, inferior_mm: float | None = None) -> BodyEndplates:
+        """The body cut by planes perpendicular to the cranial axis at these frame heights (a flat-cut model)."""
+        top = self.top_mm if superior_mm is None else np.minimum(self.top_mm, superior_mm)
+        bottom = self.bottom_mm if inferior_mm is None else np.maximum(self.bottom_mm, inferior_mm)
+        return dataclasses.replace(self, top_mm=top, bottom_mm=bottom)
 
     def as_dict(self) -> dict:
         """JSON-ready summary (no arrays)."""
         return {"superior": self.superior.as_dict(), "inferior": self.inferior.as_dict(), "wedge_deg": self.wedge_deg,
-                "cross_section_mm2": self.cross_section_mm2,
-                "footprint_mm2": float(self.footprint.sum() * self.spacing_mm**2)}
+                "cross_section_mm2": self.cross_section_mm2}
+
+
+def _side(side: str) -> str:
+    if side not in _SIDES:
+        raise ValueError(f"side must be 'superior' or 'inferior', got {side!r}")
+    return side
 
 
 def _crossings(values: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -188,30 +227,40 @@ def _largest_filled(region: np.ndarray) -> np.ndarray:
     return ndimage.binary_fill_holes(lab == 1 + int(np.argmax(sizes)))
 
 
-def _endplate_region(height: np.ndarray, xy: tuple[np.ndarray, np.ndarray], spacing: float, smooth_mm: float,
-                     sign: float) -> tuple[np.ndarray, np.ndarray]:
+def _disk(radius_cells: float) -> np.ndarray:
+    r = int(np.ceil(radius_cells))
+    a, b = np.mgrid[-r:r + 1, -r:r + 1]
+    return a**2 + b**2 <= radius_cells**2 + 1e-9
+
+
+def _endplate_region(height: np.ndarray, xy: tuple[np.ndarray, np.ndarray], spacing: float, sign: float,
+                     allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The endplate region of one height field and the outward normal of its fitted plane (frame coordinates).
 
-    Slopes are read from the height field smoothed over ``smooth_mm`` (one voxel): a CT's slices cut a tilted
-    endplate into terraces one voxel high, whose steps would otherwise split the region. The plane is fitted to
-    the region and the region re-selected against it until both settle (three passes).
+    A column belongs to the region when the surface's normal lies within the rim bisector of the plane's and the
+    surface lies within :data:`_MAX_DEVIATION_MM` of the plane (concavity and CT terraces do; a process beside
+    the body, or a notch at its edge, does not). The terraces' steps, one voxel high, may be steeper than the
+    bisector: a closing over two cells joins the region across them, and its holes are filled. The plane starts
+    perpendicular to the frame's axis at the median height and is refitted to the region (three passes).
     """
     footprint = np.isfinite(height)
-    weight = footprint.astype(float)
-    sigma = smooth_mm / spacing
-    smooth = ndimage.gaussian_filter(np.where(footprint, height, 0.0), sigma) / np.maximum(
-        ndimage.gaussian_filter(weight, sigma), 1e-12)
-    gx, gy = np.gradient(smooth, spacing)
+    gx, gy = np.gradient(np.where(footprint, height, 0.0), spacing)
     # the footprint's edge has no finite slope: one-sided differences across it are not the surface's
-    inner = ndimage.binary_erosion(footprint)
+    inner = ndimage.binary_erosion(footprint) & allowed
     normal_f = np.stack([-sign * gx, -sign * gy, np.ones_like(gx)], axis=-1)
     normal_f /= np.linalg.norm(normal_f, axis=-1, keepdims=True)
     x, y = xy
-    plane = np.array([0.0, 0.0, 1.0])
     cos_max = np.cos(np.radians(RIM_BISECTOR_DEG))
-    region = inner
+    plane = np.array([0.0, 0.0, 1.0])
+    flat = inner & (normal_f[..., 2] >= cos_max)
+    if not flat.any():
+        return flat, plane
+    coef = np.array([np.median(height[flat]), 0.0, 0.0])
+    region = flat
     for _ in range(3):
-        region = _largest_filled(inner & (normal_f @ plane >= cos_max))
+        level = np.abs(height - (coef[0] + coef[1] * x + coef[2] * y)) <= _MAX_DEVIATION_MM
+        flat = inner & level & (normal_f @ plane >= cos_max)
+        region = ndimage.binary_fill_holes(ndimage.binary_closing(flat, _disk(2.0)) & inner)
         if region.sum() < 3:
             break
         a = np.column_stack([np.ones(int(region.sum())), x[region], y[region]])
@@ -221,8 +270,23 @@ def _endplate_region(height: np.ndarray, xy: tuple[np.ndarray, np.ndarray], spac
     return region, plane
 
 
+def _sample(mask: np.ndarray, geometry: ImageGeometry, frame: VertebralFrame, sigma_mm: float,
+            axes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """The mask smoothed by a Gaussian of σ ``sigma_mm``, sampled on the frame grid ``axes`` (lateral, anterior, cranial)."""
+    soft = mask.astype(np.float32)
+    if sigma_mm > 0:
+        soft = ndimage.gaussian_filter(soft, sigma_mm / np.asarray(geometry.spacing_mm)[::-1])
+    # frame → continuous index is affine: map the origin and the three unit vectors once, then broadcast
+    corners = geometry.physical_to_index(frame.to_scanner(np.vstack([np.zeros(3), np.eye(3)])))
+    origin, steps = corners[0], corners[1:] - corners[0]
+    ijk = (origin + axes[0][:, None, None, None] * steps[0] + axes[1][None, :, None, None] * steps[1]
+           + axes[2][None, None, :, None] * steps[2])
+    out = ndimage.map_coordinates(soft, ijk[..., ::-1].reshape(-1, 3).T, order=1, mode="constant", cval=0.0)
+    return out.reshape(ijk.shape[:3])
+
+
 def find_endplates(body: np.ndarray, geometry: ImageGeometry, frame: VertebralFrame, *,
-                   smoothing_mm: float | None = None) -> BodyEndplates:
+                   vertebra_mask: np.ndarray | None = None, smoothing_mm: float | None = None) -> BodyEndplates:
     """The endplates of a vertebral body from its mask and frame.
 
     Parameters
@@ -232,6 +296,8 @@ def find_endplates(body: np.ndarray, geometry: ImageGeometry, frame: VertebralFr
     geometry : ImageGeometry
     frame : VertebralFrame
         The body's frame (:func:`~vertfem.vertebra.frame.vertebral_frame`).
+    vertebra_mask : ndarray of bool, optional
+        The whole vertebra: its columns outside the body are marked (:attr:`BodyEndplates.others`).
     smoothing_mm : float, optional
         σ of the Gaussian applied to the mask before its surfaces are read;
         default a third of the largest voxel size, as the mesher's surface
@@ -262,32 +328,37 @@ def find_endplates(body: np.ndarray, geometry: ImageGeometry, frame: VertebralFr
     mask = np.asarray(body, dtype=bool)
     if not mask.any():
         raise EmptyMaskError("cannot find endplates of an empty body mask")
-    sigma = max(geometry.spacing_mm) / 3.0 if smoothing_mm is None else smoothing_mm
-    soft = ndimage.gaussian_filter(mask.astype(np.float32), sigma / np.asarray(geometry.spacing_mm)[::-1])
+    voxel = max(geometry.spacing_mm)
+    sigma = voxel / 3.0 if smoothing_mm is None else smoothing_mm
     kji = np.argwhere(mask)
     local = frame.to_local(geometry.index_to_physical(kji[:, ::-1].astype(float)))
-    margin = 2.0 * max(geometry.spacing_mm)
-    lo, hi = local.min(axis=0) - margin, local.max(axis=0) + margin
-    xs = np.arange(lo[0], hi[0] + _GRID_MM, _GRID_MM)
-    ys = np.arange(lo[1], hi[1] + _GRID_MM, _GRID_MM)
-    zs = np.arange(lo[2], hi[2] + _STEP_MM, _STEP_MM)
-    pts = np.stack(np.meshgrid(xs, ys, zs, indexing="ij"), axis=-1).reshape(-1, 3)
-    ijk = geometry.physical_to_index(frame.to_scanner(pts))
-    values = ndimage.map_coordinates(soft, ijk[:, ::-1].T, order=1, mode="constant", cval=0.0)
-    values = values.reshape(len(xs), len(ys), len(zs))
-    top, bottom = _crossings(values, zs)
+    lo, hi = local.min(axis=0) - 2.0 * voxel, local.max(axis=0) + 2.0 * voxel
+    axes = (np.arange(lo[0], hi[0] + _GRID_MM, _GRID_MM), np.arange(lo[1], hi[1] + _GRID_MM, _GRID_MM),
+            np.arange(lo[2], hi[2] + _STEP_MM, _STEP_MM))
+    values = _sample(mask, geometry, frame, sigma, axes)
+    top, bottom = _crossings(values, axes[2])
     if not np.isfinite(top).any():
         raise EmptyMaskError("the body mask vanished when smoothed; it is thinner than the smoothing kernel")
-    xx, yy = np.meshgrid(xs, ys, indexing="ij")
-    voxel = max(geometry.spacing_mm)
-    sup_region, sup_plane = _endplate_region(top, (xx, yy), _GRID_MM, voxel, 1.0)
-    inf_region, inf_plane = _endplate_region(bottom, (xx, yy), _GRID_MM, voxel, -1.0)
+    xy = np.meshgrid(axes[0], axes[1], indexing="ij")
+    everywhere = np.ones(top.shape, bool)
+    sup0, _ = _endplate_region(top, xy, _GRID_MM, 1.0, everywhere)
+    inf0, _ = _endplate_region(bottom, xy, _GRID_MM, -1.0, everywhere)
+    # the body's column: under the superior endplate and over the inferior one (a process has only one of them)
+    column = _largest_filled(sup0 & inf0)
+    near = ndimage.binary_dilation(column, _disk(voxel / _GRID_MM)) if column.any() else everywhere
+    sup_region, sup_plane = _endplate_region(top, xy, _GRID_MM, 1.0, near)
+    inf_region, inf_plane = _endplate_region(bottom, xy, _GRID_MM, -1.0, near)
     if sup_region.sum() < 3 or inf_region.sum() < 3:
         raise EmptyMaskError("the body mask has no surface facing cranially or caudally; check the vertebral frame")
+    others = np.zeros(top.shape, bool)
+    if vertebra_mask is not None:
+        rest = np.asarray(vertebra_mask, bool) & ~mask
+        if rest.any():
+            others = (_sample(rest, geometry, frame, sigma, axes) > 0.5).any(axis=2)
     rot = frame.rotation
 
     def surface(name: str, region: np.ndarray, plane: np.ndarray, height: np.ndarray, sign: float) -> EndplateSurface:
-        centre = np.array([xx[region].mean(), yy[region].mean(), height[region].mean()])
+        centre = np.array([xy[0][region].mean(), xy[1][region].mean(), height[region].mean()])
         outward = np.array([plane[0], plane[1], sign * plane[2]])
         return EndplateSurface(
             name, tuple(float(v) for v in rot @ outward), tuple(float(v) for v in frame.to_scanner(centre[None])[0]),
@@ -297,7 +368,7 @@ def find_endplates(body: np.ndarray, geometry: ImageGeometry, frame: VertebralFr
     sup = surface("superior", sup_region, sup_plane, top, 1.0)
     inf = surface("inferior", inf_region, inf_plane, bottom, -1.0)
     mid = 0.5 * (np.mean(top[sup_region]) + np.mean(bottom[inf_region]))
-    k_mid = int(np.argmin(np.abs(zs - mid)))
+    k_mid = int(np.argmin(np.abs(axes[2] - mid)))
     section = float((values[:, :, k_mid] > 0.5).sum() * _GRID_MM**2)
-    return BodyEndplates(frame, (float(xs[0]), float(ys[0])), _GRID_MM, top, bottom, sup, inf, sup_region,
-                         inf_region, section)
+    return BodyEndplates(frame, (float(axes[0][0]), float(axes[1][0])), _GRID_MM, top, bottom, sup, inf, sup_region,
+                         inf_region, others, section)

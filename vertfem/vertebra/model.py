@@ -207,6 +207,7 @@ class Vertebra:
             "name": self.name,
             "label": self.label,
             "convention": self.convention,
+            "scan_kernel": self.scan.kernel,
             "volume_mm3": self.volume_mm3,
             "body_volume_mm3": self.body_volume_mm3,
             "frame": self.frame.as_dict(),

@@ -20,14 +20,14 @@ from ..calibration import KernelCalibration, KernelRegistry, resolve_calibration
 from ..errors import UnknownKernelError, VertfemError
 from ..geometry import ImageGeometry, check_on_grid, mask_box
 from ..io import LabelMap, Scan, read_labels, read_scan
-from ..labels import parse_levels
+from ..labels import parse_levels, vertebra_name
 from ..options import parse_options
 from ..provenance import Flag, InputFile, array_sha256
 from .body import isolate_body
 from .frame import vertebral_frame
 from .guards import check_body_height, check_calibrated_density, check_hu_scale, check_volume, resolution_flags
 from .model import CROP_MARGIN_VOX, Vertebra, VertebraOptions
-from .selection import labels_on_scan_grid, select_mask
+from .selection import labels_on_scan_grid, select_mask, touches_boundary
 
 __all__ = [
     "INTERNAL",
@@ -87,21 +87,54 @@ class ScanCalibration:
     flags: tuple[Flag, ...] = ()
 
 
+def _reference_vertebra(aligned: AlignedLabels, fallback: np.ndarray, convention: str) -> np.ndarray:
+    """The vertebra near which a scan's tissues are sampled, chosen from the scan and its labels alone.
+
+    The labelled vertebra (of the convention) that is not cut by the field of view and lies nearest the middle
+    of the labelled spine: every level of a scan — whichever levels a run asks for — then gets the same line.
+    A label map without such a vertebra (a binary mask) uses ``fallback``.
+    """
+    names = {i for i in aligned.labels.present_labels() if vertebra_name(i, convention) is not None}
+    if not names:
+        return fallback
+    ks = {i: np.flatnonzero((aligned.on_grid == i).any(axis=(1, 2))) for i in names}
+    whole = [i for i, k in ks.items() if k.size and not touches_boundary(aligned.on_grid == i)]
+    if not whole:
+        return fallback
+    middle = 0.5 * (min(k.min() for k in ks.values() if k.size) + max(k.max() for k in ks.values() if k.size))
+    best = min(whole, key=lambda i: (abs(ks[i].mean() - middle), i))
+    return aligned.on_grid == best
+
+
 def internal_scan_calibration(scan: Scan, aligned: AlignedLabels, vertebra_mask: np.ndarray, *,
-                              convention: str = "totalsegmentator") -> ScanCalibration:
+                              convention: str = "totalsegmentator",
+                              tissue_types: np.ndarray | None = None) -> ScanCalibration:
     """Phantomless calibration of a scan from its reference tissues (:mod:`vertfem.phantomless`).
 
-    With a TotalSegmentator ``total`` label map, its aorta (blood) and autochthon/iliopsoas (muscle)
-    labels are used when present; every other tissue is sampled automatically near ``vertebra_mask``.
-    Disagreeing tissues give a ``calibration_tissues_disagree`` flag.
+    The tissues are sampled near one reference vertebra of the scan (:func:`_reference_vertebra`), so the line
+    does not depend on which levels are analysed. With a TotalSegmentator ``total`` label map, its aorta
+    (blood) and autochthon/iliopsoas (muscle) labels are used when present, and ``tissue_types`` (the
+    ``tissue_types`` task's map on the scan grid) gives the subcutaneous fat; every other tissue is sampled
+    automatically. Disagreeing tissues give a ``calibration_tissues_disagree`` flag; a fit with no tissue to
+    spare (three tissues, no self-check) a ``calibration_unchecked`` note.
     """
     from ..phantomless import internal_calibration, totalsegmentator_tissue_masks
 
-    masks = totalsegmentator_tissue_masks(total=aligned.on_grid) if convention == "totalsegmentator" else {}
-    masks = {k: v for k, v in masks.items() if v.any()}
-    _, report = internal_calibration(scan, vertebra_mask, tissue_labels=masks or None)
-    flags = (Flag("calibration_tissues_disagree", "; ".join(report.messages)),) if report.flagged else ()
-    return ScanCalibration(report.calibration, report.as_dict(), flags)
+    total = aligned.on_grid if convention == "totalsegmentator" else None
+    masks = {k: v for k, v in totalsegmentator_tissue_masks(total=total, tissue_types=tissue_types).items()
+             if v.any()}
+    samples, report = internal_calibration(scan, _reference_vertebra(aligned, vertebra_mask, convention),
+                                           tissue_labels=masks or None)
+    record = {**report.as_dict(), "samples": {t: s.as_dict() for t, s in samples.samples.items()},
+              "skipped": dict(samples.skipped), "working_spacing_mm": list(samples.working_spacing_mm)}
+    flags: list[Flag] = []
+    if report.flagged:
+        flags.append(Flag("calibration_tissues_disagree", "; ".join(report.messages)))
+    if report.dof <= 0:
+        flags.append(Flag("calibration_unchecked", f"internal calibration from {len(report.tissues)} tissues "
+                          "fits them exactly: no tissue is left to check it (add an aorta label or cortical bone)",
+                          severity="info"))
+    return ScanCalibration(report.calibration, record, tuple(flags))
 
 
 def _input(meta_path: str, sha: str | None, array: np.ndarray, geometry: ImageGeometry) -> InputFile:
@@ -263,7 +296,7 @@ def prepare_vertebrae(
             continue
         out[str(name)] = v
         if isinstance(kernel, str) and kernel.strip().lower() == INTERNAL and v.calibration is not None:
-            # one scan, one internal calibration: the first level's is reused for the others
+            # the line comes from the scan's reference vertebra, the same for every level: compute it once
             kernel = ScanCalibration(v.calibration, v.calibration_report,
-                                     tuple(f for f in v.flags if f.code == "calibration_tissues_disagree"))
+                                     tuple(f for f in v.flags if f.code.startswith("calibration_")))
     return out
