@@ -110,6 +110,8 @@ MEASURES: dict[str, Measure] = {
         Measure("vbmd", "trabecular vBMD (mg/cm³) and ACR class", "vertfem.vbmd:VBMDOptions",
                 "vertfem.vbmd:trabecular_vbmd"),
         Measure("fe", "linear FE stiffness (N/mm) and strength (N)", "vertfem.fe.options:FEOptions", "vertfem.fe.run:fe_analysis"),
+        Measure("fe_nonlinear", "elastic–plastic FE strength (N) to 2 % apparent strain, with the load–displacement "
+                "curve", "vertfem.fe.nonlinear:NonlinearFEOptions", "vertfem.fe.nonlinear:fe_nonlinear"),
         Measure("focal", "focal BMC loss maps and summary (Li et al. 2022)", "vertfem.focal.options:FocalOptions",
                 "vertfem.focal.measure:focal_bmc_loss"),
         Measure("texture", "texture/radiomics features (IBSI) of the vertebra's VOIs",

@@ -30,6 +30,13 @@ def _fe(r: dict[str, Any]) -> str:
     return head + f"stiffness {k:.0f} N/mm, strength {s:.0f} N ({r['strength_definition']}); {r['n_elements']} TET10"
 
 
+def _fe_nonlinear(r: dict[str, Any]) -> str:
+    return (f"{r['load_case']}, kernel {r['kernel']}: nonlinear strength {r['strength_nonlinear_N']:.0f} N at "
+            f"{100 * r['apparent_strain_at_strength']:.2f} % apparent strain (linear rule at that strain "
+            f"{r['strength_linear_same_strain_N']:.0f} N)"
+            + (f", yield at {100 * r['yield_apparent_strain']:.2f} %" if r.get("yield_apparent_strain") else ""))
+
+
 def _focal(r: dict[str, Any]) -> str:
     return (f"IncptWidth {r['focal_incpt_width_mm_mean']:.2f} mm, focal BMD loss {r['focal_bmd_loss_fraction_mean']:.3f}, "
             f"focal BMC loss {r['focal_bmc_loss_fraction_mm_mean']:.3f} (100 % × mm), void fraction "
@@ -41,7 +48,8 @@ def _texture(r: dict[str, Any]) -> str:
     return f"{n} texture features ({r['texture_preset']}), kernel {r['kernel'] or 'not recorded'}"
 
 
-SUMMARY: dict[str, Callable[[dict[str, Any]], str]] = {"vbmd": _vbmd, "fe": _fe, "focal": _focal, "texture": _texture}
+SUMMARY: dict[str, Callable[[dict[str, Any]], str]] = {"vbmd": _vbmd, "fe": _fe, "fe_nonlinear": _fe_nonlinear,
+                                                       "focal": _focal, "texture": _texture}
 
 
 def run_levels(args: argparse.Namespace, console: Console, stem: str,
