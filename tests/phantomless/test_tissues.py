@@ -9,14 +9,10 @@ from vertfem.ctsim import SimulatedKernel
 from vertfem.errors import MaskImageMismatchError
 from vertfem.io import Scan
 from vertfem.phantom import PhantomSpec
+from vertfem.phantomless._grid import block_sum
 from vertfem.phantomless.attenuation import expected_hu, mineral_g_cm3_per_hu
 from vertfem.phantomless.simulate import render_body_phantom, simulate_body_ct
-from vertfem.phantomless.tissues import (
-    ReferenceTissueError,
-    _block_sum,
-    sample_reference_tissues,
-    totalsegmentator_tissue_masks,
-)
+from vertfem.phantomless.tissues import ReferenceTissueError, sample_reference_tissues, totalsegmentator_tissue_masks
 
 NOISE_FREE = SimulatedKernel("B40f", 0.6, 0.0, 1.0, 0.0, 0.6)
 
@@ -66,7 +62,7 @@ def test_padding_outside_the_reconstructed_fov_is_not_air(body_2mm):
 
 def test_too_small_samples_refuse_naming_the_tissue(body_2mm):
     ct = simulate_body_ct(body_2mm, energy_keV=70.0, kernel="smooth", seed=1)
-    with pytest.raises(ReferenceTissueError, match="'muscle'.*fewer than the 1000000000 mm³") as exc:
+    with pytest.raises(ReferenceTissueError, match=r"'muscle'.*fewer than the 1000000000 mm³") as exc:
         sample_reference_tissues(ct.scan, ct.vertebra_mask, min_muscle_mm3=1e9)
     assert exc.value.tissue == "muscle"
     tiny = np.zeros(ct.scan.geometry.shape, bool)
@@ -76,7 +72,7 @@ def test_too_small_samples_refuse_naming_the_tissue(body_2mm):
     assert exc.value.tissue == "blood"
     with pytest.raises(ReferenceTissueError, match="'blood' needs a blood mask"):
         sample_reference_tissues(ct.scan, ct.vertebra_mask, tissues=("air", "adipose", "muscle", "blood"))
-    with pytest.raises(ReferenceTissueError, match="'cortical_bone'.*not resolved"):
+    with pytest.raises(ReferenceTissueError, match=r"'cortical_bone'.*not resolved"):
         sample_reference_tissues(ct.scan, ct.vertebra_mask, tissues=("air", "adipose", "muscle", "cortical_bone"))
 
 
@@ -111,7 +107,7 @@ def test_totalsegmentator_ids(body_2mm):
 
 def test_block_sum_equals_naive_sum():
     a = np.random.default_rng(0).normal(size=(7, 9, 10))
-    got = _block_sum(a, (2, 3, 4))
+    got = block_sum(a, (2, 3, 4))
     want = np.array([[[a[2 * k:2 * k + 2, 3 * j:3 * j + 3, 4 * i:4 * i + 4].sum() for i in range(2)]
                       for j in range(3)] for k in range(3)])
     np.testing.assert_allclose(got, want, rtol=1e-12)

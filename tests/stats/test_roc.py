@@ -1,4 +1,4 @@
-"""ROC and DeLong: against the definition, sklearn, a bootstrap, pROC's conventions and the degenerate cases of issue 22."""
+"""ROC and DeLong: against the definition, sklearn, a bootstrap, pROC's conventions and issue 22's degenerate cases."""
 
 from fractions import Fraction
 

@@ -17,6 +17,8 @@ phantom and from kernels nobody calibrated::
 
 * :mod:`.attenuation` — tabulated mass attenuation and tissue compositions;
 * :mod:`.tissues` — sampling the reference tissues (automatic or from masks);
+  the samples and their options are :mod:`.samples`, TotalSegmentator label
+  maps :mod:`.labelmaps`;
 * :mod:`.fit` — effective energy, the density line and its report;
 * :mod:`.simulate` — CT of a vertebra in a body whose CT numbers follow from
   composition at a chosen energy (for verification).

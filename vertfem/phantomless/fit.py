@@ -48,13 +48,13 @@ from typing import Any
 
 import numpy as np
 from pydantic import Field
-from scipy import optimize
 
 from ..calibration import KernelCalibration
 from ..errors import CalibrationError, TissueDisagreementWarning
 from ..io import Scan
 from ..options import Options, parse_options
-from .attenuation import linear_attenuation_per_cm, mass_attenuation_cm2_g
+from ._energy import EnergyFit, fit_energy, mineral_line, propagate, tissue_attenuation, water_hu
+from .attenuation import linear_attenuation_per_cm
 from .tissues import REFERENCE_TISSUES, TissueSamples, TissueSamplingOptions, sample_reference_tissues
 
 __all__ = [
@@ -199,77 +199,6 @@ class InternalCalibrationReport:
         return d
 
 
-@dataclass(frozen=True)
-class _Fit:
-    energy_keV: float
-    alpha: float
-    beta: float
-    expected: np.ndarray
-    at_bound: bool
-
-
-def _attenuation(tissues: tuple[str, ...], energies: np.ndarray) -> np.ndarray:
-    return np.stack([linear_attenuation_per_cm(t, energies) for t in tissues], axis=-1)
-
-
-def _line(mu: np.ndarray, hu: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted LSQ of hu on [1, mu] for every row of mu (energies × tissues): alpha, beta, weighted SSR."""
-    sw = w.sum()
-    mx = (mu * w).sum(axis=-1) / sw
-    my = float((hu * w).sum() / sw)
-    dx = mu - mx[..., None]
-    beta = (w * dx * (hu - my)).sum(axis=-1) / (w * dx * dx).sum(axis=-1)
-    alpha = my - beta * mx
-    r = hu - (alpha[..., None] + beta[..., None] * mu)
-    return alpha, beta, (w * r * r).sum(axis=-1)
-
-
-def _fit(tissues: tuple[str, ...], hu: np.ndarray, sd: np.ndarray, e_range: tuple[float, float]) -> _Fit:
-    w = 1.0 / sd**2
-    grid = np.arange(e_range[0], e_range[1] + 1e-9, 0.1)
-    _, _, ssr = _line(_attenuation(tissues, grid), hu, w)
-    i = int(np.argmin(ssr))
-
-    def cost(e: float) -> float:
-        return float(_line(_attenuation(tissues, np.array([e])), hu, w)[2][0])
-
-    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-    e = float(optimize.minimize_scalar(cost, bounds=(lo, hi), method="bounded", options={"xatol": 1e-4}).x)
-    mu = _attenuation(tissues, np.array([e]))
-    a, b, _ = _line(mu, hu, w)
-    at_bound = i == 0 or i == grid.size - 1
-    return _Fit(e, float(a[0]), float(b[0]), a[0] + b[0] * mu[0], at_bound)
-
-
-def _water_hu(f: _Fit) -> float:
-    return float(f.alpha + f.beta * linear_attenuation_per_cm("water", f.energy_keV))
-
-
-def _k2hpo4_line(f: _Fit, mineral: str = "k2hpo4") -> tuple[float, float]:
-    m = float(mass_attenuation_cm2_g(mineral, f.energy_keV))
-    slope = 1.0 / (f.beta * m)
-    return slope, -_water_hu(f) * slope
-
-
-def _consistent(f: _Fit, hu: np.ndarray, sd: np.ndarray, opts: InternalCalibrationOptions) -> bool:
-    return bool(np.all(np.abs(hu - f.expected) <= opts.outlier_sigma * sd)
-                and abs(_water_hu(f)) <= opts.max_water_offset_hu and not f.at_bound)
-
-
-def _propagate(tissues: tuple[str, ...], hu: np.ndarray, sd: np.ndarray, f: _Fit,
-               e_range: tuple[float, float]) -> tuple[float, float]:
-    """SD of energy and relative SD of the slope from each tissue's σ (finite differences, 1 HU steps)."""
-    slope0 = _k2hpo4_line(f)[0]
-    var_e = var_s = 0.0
-    for i in range(len(tissues)):
-        h = hu.copy()
-        h[i] += 1.0
-        fi = _fit(tissues, h, sd, e_range)
-        var_e += ((fi.energy_keV - f.energy_keV) * sd[i]) ** 2
-        var_s += ((_k2hpo4_line(fi)[0] / slope0 - 1.0) * sd[i]) ** 2
-    return float(np.sqrt(var_e)), float(np.sqrt(var_s))
-
-
 def fit_internal_calibration(
     samples: TissueSamples | Mapping[str, float],
     *,
@@ -317,6 +246,28 @@ def fit_internal_calibration(
     (70.0, 0.6389, True)
     """
     opts = parse_options(InternalCalibrationOptions, options, where="internal calibration options", **overrides)
+    hu_map = _tissue_hu(samples)
+    sd_map = {**DEFAULT_TISSUE_SD_HU, **opts.tissue_sd_hu}
+    names = tuple(hu_map)
+    hu = np.array([hu_map[t] for t in names])
+    sd = np.array([sd_map[t] for t in names])
+    fit = fit_energy(names, hu, sd, opts.energy_range_keV)
+    flagged = not _consistent(fit, hu, sd, opts)
+    used = np.ones(len(names), bool)
+    if flagged and opts.exclude_outliers and len(names) >= 4:
+        fit, used = _refit_without_outlier(names, hu, sd, fit, opts)
+    if fit.beta <= 0:
+        raise CalibrationError(f"the reference tissues give CT numbers that fall with attenuation ({hu_map}); "
+                               "check the samples")
+    report = _report(names, hu, sd, fit, used, flagged, opts)
+    if report.flagged:
+        warnings.warn("internal calibration: " + "; ".join(m for m in report.messages if "exactly" not in m),
+                      TissueDisagreementWarning, stacklevel=2)
+    return report
+
+
+def _tissue_hu(samples: TissueSamples | Mapping[str, float]) -> dict[str, float]:
+    """Tissue → median HU, checked: known tissues, at least three, finite."""
     hu_map = samples.hu() if isinstance(samples, TissueSamples) else {k: float(v) for k, v in samples.items()}
     unknown = [t for t in hu_map if t not in REFERENCE_TISSUES]
     if unknown:
@@ -328,40 +279,54 @@ def fit_internal_calibration(
         )
     if not all(np.isfinite(v) for v in hu_map.values()):
         raise CalibrationError(f"reference-tissue CT numbers must be finite, got {hu_map}")
-    sd_map = {**DEFAULT_TISSUE_SD_HU, **opts.tissue_sd_hu}
-    names = tuple(hu_map)
-    hu = np.array([hu_map[t] for t in names])
-    sd = np.array([sd_map[t] for t in names])
-    e_range = opts.energy_range_keV
+    return hu_map
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# consistency: residuals within outlier_sigma·σ, a plausible water CT number, an energy inside the search range
+
+
+def _consistent(f: EnergyFit, hu: np.ndarray, sd: np.ndarray, opts: InternalCalibrationOptions) -> bool:
+    return bool(np.all(np.abs(hu - f.expected) <= opts.outlier_sigma * sd)
+                and abs(water_hu(f)) <= opts.max_water_offset_hu and not f.at_bound)
+
+
+def _refit_without_outlier(names: tuple[str, ...], hu: np.ndarray, sd: np.ndarray, fit: EnergyFit,
+                           opts: InternalCalibrationOptions) -> tuple[EnergyFit, np.ndarray]:
+    """Refit without the one tissue whose removal leaves the rest consistent (the one farthest, in σ, from their fit).
+
+    Returns the fit (its expected HU for every tissue) and which tissues it used; the fit given and all tissues
+    when no single removal makes the rest consistent.
+    """
     used = np.ones(len(names), bool)
-    fit = _fit(names, hu, sd, e_range)
-    messages: list[str] = []
-    excluded: tuple[str, ...] = ()
-    flagged = not _consistent(fit, hu, sd, opts)
-    if flagged and opts.exclude_outliers and len(names) >= 4:
-        best: tuple[float, int, _Fit] | None = None
-        for i in range(len(names)):
-            keep = np.arange(len(names)) != i
-            sub = tuple(np.array(names)[keep])
-            fi = _fit(sub, hu[keep], sd[keep], e_range)
-            if not _consistent(fi, hu[keep], sd[keep], opts):
-                continue
-            pred = fi.alpha + fi.beta * float(linear_attenuation_per_cm(names[i], fi.energy_keV))
-            z = abs(hu[i] - pred) / sd[i]
-            if best is None or z > best[0]:
-                best = (z, i, fi)
-        if best is not None:
-            _, i, sub_fit = best
-            used[i] = False
-            excluded = (names[i],)
-            mu_all = _attenuation(names, np.array([sub_fit.energy_keV]))[0]
-            fit = _Fit(sub_fit.energy_keV, sub_fit.alpha, sub_fit.beta, sub_fit.alpha + sub_fit.beta * mu_all,
-                       sub_fit.at_bound)
-    if fit.beta <= 0:
-        raise CalibrationError(f"the reference tissues give CT numbers that fall with attenuation ({hu_map}); "
-                               "check the samples")
+    best: tuple[float, int, EnergyFit] | None = None
+    for i in range(len(names)):
+        keep = np.arange(len(names)) != i
+        sub = tuple(np.array(names)[keep])
+        fi = fit_energy(sub, hu[keep], sd[keep], opts.energy_range_keV)
+        if not _consistent(fi, hu[keep], sd[keep], opts):
+            continue
+        pred = fi.alpha + fi.beta * float(linear_attenuation_per_cm(names[i], fi.energy_keV))
+        z = abs(hu[i] - pred) / sd[i]
+        if best is None or z > best[0]:
+            best = (z, i, fi)
+    if best is None:
+        return fit, used
+    _, i, sub_fit = best
+    used[i] = False
+    mu_all = tissue_attenuation(names, np.array([sub_fit.energy_keV]))[0]
+    return EnergyFit(sub_fit.energy_keV, sub_fit.alpha, sub_fit.beta, sub_fit.alpha + sub_fit.beta * mu_all,
+                     sub_fit.at_bound), used
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# the report
+
+
+def _disagreements(names: tuple[str, ...], hu: np.ndarray, sd: np.ndarray, fit: EnergyFit, used: np.ndarray,
+                   opts: InternalCalibrationOptions) -> list[str]:
+    """One message per tissue off the fit, an implausible water CT number and an energy at the search bound."""
+    messages: list[str] = []
     resid = hu - fit.expected
     bad = np.abs(resid) > opts.outlier_sigma * sd
     for j in np.flatnonzero(bad):
@@ -369,19 +334,29 @@ def fit_internal_calibration(
         messages.append(f"{names[j]}: measured {hu[j]:.1f} HU, expected {fit.expected[j]:.1f} HU at "
                         f"{fit.energy_keV:.1f} keV, residual {resid[j]:+.1f} HU > {opts.outlier_sigma:g}·"
                         f"{sd[j]:g} HU{hint}" + (" — excluded from the fit" if not used[j] else ""))
-    water = _water_hu(fit)
+    water = water_hu(fit)
     if abs(water) > opts.max_water_offset_hu:
         messages.append(f"the fitted scanner model reads water at {water:.1f} HU (|·| > {opts.max_water_offset_hu:g})")
     if fit.at_bound:
         messages.append(f"the effective energy hit the search bound ({fit.energy_keV:.1f} keV): the tissues fit no "
                         "energy in range")
+    return messages
+
+
+def _report(names: tuple[str, ...], hu: np.ndarray, sd: np.ndarray, fit: EnergyFit, used: np.ndarray,
+            flagged: bool, opts: InternalCalibrationOptions) -> InternalCalibrationReport:
+    """The calibration line, its uncertainty, the tissue table and the messages of a final fit."""
+    excluded = tuple(t for t, u in zip(names, used) if not u)
+    resid = hu - fit.expected
+    bad = np.abs(resid) > opts.outlier_sigma * sd
+    messages = _disagreements(names, hu, sd, fit, used, opts)
     if flagged and not messages:
         messages.append("the tissues disagreed with one effective energy; resolved by excluding "
                         + ", ".join(excluded))
     sel = tuple(np.array(names)[used])
-    e_sd, s_rel = _propagate(sel, hu[used], sd[used], fit, e_range)
-    slope, intercept = _k2hpo4_line(fit)
-    ha_slope, ha_intercept = _k2hpo4_line(fit, "hydroxyapatite")
+    e_sd, s_rel = propagate(sel, hu[used], sd[used], fit, opts.energy_range_keV)
+    slope, intercept = mineral_line(fit)
+    ha_slope, ha_intercept = mineral_line(fit, "hydroxyapatite")
     hu_used, exp_used = hu[used], fit.expected[used]
     ss_tot = float(np.sum((hu_used - hu_used.mean()) ** 2))
     r2 = 1.0 - float(np.sum((hu_used - exp_used) ** 2)) / ss_tot if ss_tot > 0 else 1.0
@@ -394,17 +369,13 @@ def fit_internal_calibration(
                             tuple(float(r * slope) for r in resid[used]))
     fits = tuple(TissueFit(t, float(hu[i]), float(fit.expected[i]), float(resid[i]), float(sd[i]), bool(used[i]),
                            bool(bad[i])) for i, t in enumerate(names))
-    report = InternalCalibrationReport(
+    return InternalCalibrationReport(
         calibration=cal, energy_keV=fit.energy_keV, energy_sd_keV=e_sd, slope_g_cm3_per_HU=float(slope),
         intercept_g_cm3=float(intercept), slope_rel_sd=s_rel, ha_slope_g_cm3_per_HU=float(ha_slope),
-        ha_intercept_g_cm3=float(ha_intercept), hu_offset=fit.alpha, hu_per_attenuation=fit.beta, water_hu=water,
-        r2=float(r2), dof=dof, tissues=fits, excluded=excluded, flagged=flagged or bool(bad.any()) or fit.at_bound,
-        messages=tuple(messages),
+        ha_intercept_g_cm3=float(ha_intercept), hu_offset=fit.alpha, hu_per_attenuation=fit.beta,
+        water_hu=water_hu(fit), r2=float(r2), dof=dof, tissues=fits, excluded=excluded,
+        flagged=flagged or bool(bad.any()) or fit.at_bound, messages=tuple(messages),
     )
-    if report.flagged:
-        warnings.warn("internal calibration: " + "; ".join(m for m in messages if "exactly" not in m),
-                      TissueDisagreementWarning, stacklevel=2)
-    return report
 
 
 def internal_calibration(

@@ -213,6 +213,15 @@ def render_body_phantom(
     """
     spec = spec or PhantomSpec(posterior_elements=True)
     body = body or BodySpec()
+    geom = _body_grid(spec, body, spacing_mm, direction)
+    layers, organs, subcutaneous = _soft_tissue_layers(geom, spec, body, spacing_mm)
+    truth, box = _render_vertebra(geom, spec, oversample)
+    total, ttypes = _label_maps(geom, organs, subcutaneous, truth, box)
+    return BodyPhantom(geom, layers, truth, box, total, ttypes)
+
+
+def _body_grid(spec: PhantomSpec, body: BodySpec, spacing_mm: float, direction: tuple[float, ...]) -> ImageGeometry:
+    """The axial grid holding the body, its air margin and the vertebra's cranio-caudal extent plus margins."""
     d = np.asarray(direction, float).reshape(3, 3)
     if not np.allclose(np.abs(d[:, 2]), [0, 0, 1]):
         raise GeometryError("render_body_phantom simulates axial CT: the third index axis must be ±z")
@@ -224,13 +233,16 @@ def render_body_phantom(
                         for z in (box_lo[2], box_hi[2])])
     local = corners @ d
     size = np.ceil((local.max(axis=0) - local.min(axis=0)) / spacing_mm).astype(int) + 1
-    geom = ImageGeometry(tuple(size), tuple(d @ local.min(axis=0)), (spacing_mm,) * 3, tuple(d.ravel()))
+    return ImageGeometry(tuple(size), tuple(d @ local.min(axis=0)), (spacing_mm,) * 3, tuple(d.ravel()))
 
+
+def _soft_tissue_layers(geom: ImageGeometry, spec: PhantomSpec, body: BodySpec, h: float
+                        ) -> tuple[tuple[tuple[str, np.ndarray], ...], dict[str, np.ndarray], np.ndarray]:
+    """In-plane layers (material, area fraction) in painting order, the organs' fractions and the subcutaneous fat."""
     ni, nj = geom.size[0], geom.size[1]
     ii, jj = np.meshgrid(np.arange(ni, dtype=float), np.arange(nj, dtype=float))
     pts = geom.index_to_physical(np.stack([ii.ravel(), jj.ravel(), np.zeros(ii.size)], axis=1))
     x, y = pts[:, 0].reshape(nj, ni), pts[:, 1].reshape(nj, ni)
-    h = spacing_mm
     a, b = body.width_mm / 2, body.depth_mm / 2
     outer = _ellipse_fraction(x, y, 0.0, body.centre_y_mm, a, b, h)
     inner = _ellipse_fraction(x, y, 0.0, body.centre_y_mm, a - body.fat_mm, b - body.fat_mm, h)
@@ -247,7 +259,13 @@ def render_body_phantom(
     back = np.clip(0.5 + (y - spec.depth_mm / 2) / h, 0.0, 1.0).astype(np.float32) * outer
     layers = (("adipose", outer), ("soft_tissue", inner), ("adipose", back),
               *((("blood" if k == "aorta" else "muscle"), f) for k, f in organs.items()))
+    return layers, organs, (outer >= 0.5) & (inner < 0.5)
 
+
+def _render_vertebra(geom: ImageGeometry, spec: PhantomSpec,
+                     oversample: int | None) -> tuple[PhantomImage, tuple[slice, slice, slice]]:
+    """The vertebra (background density 0) on the sub-grid of ``geom`` around it, and where that sub-grid lies."""
+    lo_s, hi_s = spec.extent_mm()
     vspec = replace(spec, background_density_mg_cm3=0.0)
     corners_v = np.array([[xx, yy, zz] for xx in (lo_s[0], hi_s[0]) for yy in (lo_s[1], hi_s[1])
                           for zz in (lo_s[2], hi_s[2])])
@@ -257,11 +275,15 @@ def render_body_phantom(
     sub = geom.cropped(lo_i, hi_i)
     truth = render_phantom(vspec, sub, oversample=oversample)
     box = (slice(int(lo_i[2]), int(hi_i[2])), slice(int(lo_i[1]), int(hi_i[1])), slice(int(lo_i[0]), int(hi_i[0])))
+    return truth, box
 
+
+def _label_maps(geom: ImageGeometry, organs: dict[str, np.ndarray], subcutaneous: np.ndarray, truth: PhantomImage,
+                box: tuple[slice, slice, slice]) -> tuple[np.ndarray, np.ndarray]:
+    """TotalSegmentator-style ``total`` and ``tissue_types`` label maps of the body phantom."""
     total = np.zeros(geom.shape, np.int32)
     ttypes = np.zeros(geom.shape, np.int32)
-    sub_fat = (outer >= 0.5) & (inner < 0.5)
-    ttypes[:] = np.where(sub_fat, TISSUE_TYPE_IDS["subcutaneous_fat"], 0)[None]
+    ttypes[:] = np.where(subcutaneous, TISSUE_TYPE_IDS["subcutaneous_fat"], 0)[None]
     for k, f in organs.items():
         total[:, f >= 0.5] = TOTAL_IDS[k]
         if k != "aorta":
@@ -269,7 +291,7 @@ def render_body_phantom(
     vert = truth.vertebra_mask
     total[box][vert] = TOTAL_IDS["vertebra"]
     ttypes[box][vert] = 0
-    return BodyPhantom(geom, layers, truth, box, total, ttypes)
+    return total, ttypes
 
 
 def simulate_body_ct(

@@ -67,6 +67,47 @@ def _loglik(sets, beta) -> tuple[float, np.ndarray, np.ndarray]:
     return ll, score, info
 
 
+def _matched_sets(xm: np.ndarray, yv: np.ndarray,
+                  g: np.ndarray) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[np.ndarray], int]:
+    """Covariates and case flags of each set with both outcomes, their case-minus-control differences, sets dropped."""
+    sets, diffs, n_drop = [], [], 0
+    for key in pd.unique(g):
+        idx = np.flatnonzero(g == key)
+        cases = yv[idx] == 1
+        if cases.all() or not cases.any():
+            n_drop += 1
+            continue
+        xs = xm[idx]
+        sets.append((xs, cases))
+        diffs.append((xs[cases][:, None, :] - xs[~cases][None, :, :]).reshape(-1, xs.shape[1]))
+    return sets, diffs, n_drop
+
+
+def _newton_raphson(sets: list[tuple[np.ndarray, np.ndarray]], n_coef: int,
+                    max_iter: int) -> tuple[np.ndarray, float, np.ndarray, bool, int]:
+    """Newton–Raphson from β = 0 with step halving: β, log-likelihood, observed information, converged, iterations."""
+    beta = np.zeros(n_coef)
+    ll, score, info = _loglik(sets, beta)
+    converged, n_iter = False, max_iter
+    for it in range(1, max_iter + 1):
+        try:
+            step = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError:
+            n_iter = it
+            break
+        if np.max(np.abs(step)) < _STEP_TOL and np.max(np.abs(score)) < _SCORE_TOL:
+            converged, n_iter = True, it
+            break
+        for _ in range(40):  # step halving keeps the log-likelihood from decreasing
+            trial = beta + step
+            ll_t, score_t, info_t = _loglik(sets, trial)
+            if ll_t >= ll - 1e-12 * max(1.0, abs(ll)):
+                break
+            step = step / 2.0
+        beta, ll, score, info = trial, ll_t, score_t, info_t
+    return beta, ll, info, converged, n_iter
+
+
 @dataclass(frozen=True, eq=False)
 class ConditionalLogitFit:
     """A fitted conditional logistic model; ``table()`` gives one row per coefficient.
@@ -151,16 +192,7 @@ def conditional_logistic_regression(x: pd.DataFrame, y, groups, *, level: float 
         raise StatisticsInputError("conditional_logistic_regression needs complete numeric x, a 0/1 y and one "
                                    "group per row")
     names = tuple(map(str, x.columns))
-    sets, diffs, n_drop = [], [], 0
-    for key in pd.unique(g):
-        idx = np.flatnonzero(g == key)
-        cases = yv[idx] == 1
-        if cases.all() or not cases.any():
-            n_drop += 1
-            continue
-        xs = xm[idx]
-        sets.append((xs, cases))
-        diffs.append((xs[cases][:, None, :] - xs[~cases][None, :, :]).reshape(-1, xs.shape[1]))
+    sets, diffs, n_drop = _matched_sets(xm, yv, g)
     if len(sets) < 2:
         raise StatisticsInputError("conditional logistic regression needs ≥ 2 matched sets with both outcomes, "
                                    f"got {len(sets)}")
@@ -169,25 +201,7 @@ def conditional_logistic_regression(x: pd.DataFrame, y, groups, *, level: float 
         raise StatisticsInputError(f"the covariates {names} are collinear within the matched sets (or constant "
                                    "within all sets)")
     sep = detect_separation(np.vstack(diffs))
-    beta = np.zeros(xm.shape[1])
-    ll, score, info = _loglik(sets, beta)
-    converged, n_iter = False, max_iter
-    for it in range(1, max_iter + 1):
-        try:
-            step = np.linalg.solve(info, score)
-        except np.linalg.LinAlgError:
-            n_iter = it
-            break
-        if np.max(np.abs(step)) < _STEP_TOL and np.max(np.abs(score)) < _SCORE_TOL:
-            converged, n_iter = True, it
-            break
-        for _ in range(40):  # step halving keeps the log-likelihood from decreasing
-            trial = beta + step
-            ll_t, score_t, info_t = _loglik(sets, trial)
-            if ll_t >= ll - 1e-12 * max(1.0, abs(ll)):
-                break
-            step = step / 2.0
-        beta, ll, score, info = trial, ll_t, score_t, info_t
+    beta, ll, info, converged, n_iter = _newton_raphson(sets, xm.shape[1], max_iter)
     with np.errstate(invalid="ignore"):
         try:
             se = np.sqrt(np.diag(np.linalg.inv(info)))
@@ -206,3 +220,4 @@ def conditional_logistic_regression(x: pd.DataFrame, y, groups, *, level: float 
         loglik=float(ll), converged=converged, n_iter=int(n_iter), n=int(n_rows), n_sets=len(sets),
         n_events=int(sum(c.sum() for _, c in sets)), n_uninformative_sets=int(n_drop), separation=sep,
         warning="; ".join(notes))
+
