@@ -39,7 +39,8 @@ def _one(mesh_size: float, solver: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", nargs="*", default=["1.25:pardiso", "1.25:auto", "1.0:auto", "1.0:cg-amg"], help="MESH_SIZE:SOLVER pairs")
+    ap.add_argument("--runs", nargs="*", default=["1.25:pardiso", "1.25:auto", "1.0:auto", "1.0:cg-amg"],
+                    help="MESH_SIZE:SOLVER pairs")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from vertfem.geometry import ImageGeometry
-from vertfem.vertebra import VertebralFrame
 from vertfem.meshing.model import VertebraMesh, boundary_faces
 from vertfem.meshing.volume import box_mesh
+from vertfem.vertebra import VertebralFrame
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

@@ -39,7 +39,7 @@ def test_readme_python_runs_and_prints_its_numbers(tmp_path, monkeypatch, capsys
             exec(compile(block, "README.md", "exec"), ns)
     out = capsys.readouterr().out
     assert "80.0 mg/cm³ → osteopenia" in out
-    assert "15566 8324" in out
+    assert "15563 8301" in out
     assert (tmp_path / "out" / "result.json").exists() and (tmp_path / "out" / "result.vtu").exists()
     assert 0 < ns["res"].stiffness_N_per_mm < ns["fe"].stiffness_N_per_mm
     assert ns["capped"].stiffness_N_per_mm is None or ns["capped"].reactions

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from helpers import flip_axis
+
 from vertfem.geometry import ImageGeometry, array_to_image, resample_to_geometry
 
 ROT = (0.0, -1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0)

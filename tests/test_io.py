@@ -58,7 +58,7 @@ def test_dicom_series_reads_geometry_and_kernel(tmp_path):
 
 
 def test_missing_file_names_the_path(tmp_path):
-    with pytest.raises(ScanReadError, match="nothere.nii.gz"):
+    with pytest.raises(ScanReadError, match=r"nothere\.nii\.gz"):
         read_scan(tmp_path / "nothere.nii.gz")
 
 
@@ -71,7 +71,7 @@ def test_non_finite_hu_names_the_file(tmp_path):
     hu = _hu()
     hu[1, 2, 3] = np.nan
     p = write_image(hu, GEOM, tmp_path / "bad.nrrd")  # ITK's NIfTI writer zeroes NaN
-    with pytest.raises(NonFiniteHUError, match="bad.nrrd"):
+    with pytest.raises(NonFiniteHUError, match=r"bad\.nrrd"):
         read_scan(p)
     with pytest.raises(NonFiniteHUError, match="non-finite"):
         scan_from_array(hu, GEOM)

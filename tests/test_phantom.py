@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
-
 from helpers import flip_axis, phantom_vertebra
+
 from vertfem.calibration import default_registry
 from vertfem.ctsim import simulate_ct, synthetic_cohort
+from vertfem.phantom import PhantomSpec, Pose, phantom_geometry, render_phantom
 from vertfem.vbmd import trabecular_vbmd
 from vertfem.vertebra import erode_mm
-from vertfem.phantom import PhantomSpec, Pose, phantom_geometry, render_phantom
 
 REG = default_registry()
 
@@ -19,7 +19,8 @@ def test_body_volume_matches_analytic(phantom_05):
 def test_trabecular_texture_has_plate_scale(phantom_05):
     spec = phantom_05.spec
     trab = erode_mm(phantom_05.body_mask, phantom_05.geometry, 2.0)
-    assert abs(phantom_05.density_mg_cm3[trab].mean() - spec.trabecular_vbmd_mg_cm3) < 0.05 * spec.trabecular_vbmd_mg_cm3
+    mean = phantom_05.density_mg_cm3[trab].mean()
+    assert abs(mean - spec.trabecular_vbmd_mg_cm3) < 0.05 * spec.trabecular_vbmd_mg_cm3
     # thin plates: partial-volume voxels dominate at 0.5 mm (most voxels are neither pure marrow nor tissue)
     d = phantom_05.density_mg_cm3[trab]
     assert np.mean((d > 1) & (d < 999)) > 0.5
@@ -88,3 +89,24 @@ def test_cohort_spans_osteoporotic_to_normal():
 def test_invalid_spec_rejected():
     with pytest.raises(ValueError, match="bone volume fraction"):
         PhantomSpec(trabecular_vbmd_mg_cm3=1500.0)
+
+
+def test_lordotic_wedge_has_the_prescribed_heights_and_the_same_volume():
+    spec = PhantomSpec(texture=False, wedge_deg=12.0, endplate_concavity_mm=0.0)
+    img = render_phantom(spec, spacing_mm=0.5)
+    g = img.geometry
+    assert img.body_fraction.sum() * g.voxel_volume_mm3 == pytest.approx(spec.body_volume_mm3(), rel=0.005)
+    # column heights at the mid-sagittal line, 2 mm inside the anterior (−y) and posterior (+y) walls
+    b = spec.depth_mm / 2
+    for y in (-(b - 2.0), b - 2.0):
+        ijk = np.rint(g.physical_to_index(np.array([[0.0, y, 0.0]]))[0]).astype(int)
+        y_voxel = g.index_to_physical(ijk[None].astype(float))[0, 1]
+        column = img.body_fraction[:, ijk[1], ijk[0]].sum() * g.spacing_mm[2]
+        # y is posterior; the sub-samples (9 per voxel axis) resolve each end to 0.5/9 mm
+        assert column == pytest.approx(spec.height_mm - 2 * y_voxel * spec.wedge_tan, abs=2 * 0.5 / 9)
+    assert spec.wedge_tan == pytest.approx(np.tan(np.radians(6.0)))
+
+
+def test_a_wedge_that_closes_the_body_is_rejected():
+    with pytest.raises(ValueError, match="wedge_deg"):
+        PhantomSpec(height_mm=10.0, depth_mm=40.0, wedge_deg=40.0)

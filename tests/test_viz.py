@@ -18,7 +18,7 @@ from PIL import Image
 
 from vertfem import viz
 from vertfem.cli import main
-from vertfem.errors import ConfigError, RenderingError, UnknownFieldError
+from vertfem.errors import ConfigError, OutputError, RenderingError, UnknownFieldError
 from vertfem.meshing import write_mesh
 from vertfem.solvers import axial_compression, solve_load_case
 from vertfem.viz.backend import new_plotter, rendering_backend
@@ -248,7 +248,7 @@ def test_unknown_and_missing_fields(box):
         viz.plot_field(box.vtu, "stress_in_furlongs", screenshot="never.png")
     with pytest.raises(UnknownFieldError, match="'von_mises_MPa' is not in this result"):
         viz.plot_field(box.mesh_only, "von_mises_MPa", screenshot="never.png")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(OutputError, match=r"no result file no/such/result\.vtu; give the result\.vtu"):
         viz.result_grid("no/such/result.vtu")
 
 

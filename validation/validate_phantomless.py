@@ -85,8 +85,9 @@ def test_two_scans_internal_vs_fixed_lines():
               f"{rep.slope_g_cm3_per_HU * 1000:.4f} ({true_slope:.4f}) | {v_int:.2f} ({v_int / true_vbmd - 1:+.2%}) | "
               f"{v_fix:.2f} ({v_fix / true_vbmd - 1:+.2%}) | {seconds:.2f}")
         for t, s in samples.samples.items():
+            expected = float(expected_hu(t, energy)) * (1.01 if name == "B" else 1.0) + (3.0 if name == "B" else 0.0)
             print(f"    {t}: {s.hu_median:.2f} HU (composition at {energy:g} keV: "
-                  f"{float(expected_hu(t, energy)) * (1.01 if name == 'B' else 1.0) + (3.0 if name == 'B' else 0.0):.2f})"
+                  f"{expected:.2f})"
                   f", {s.volume_mm3 / 1000:.0f} cm³")
     (_, _, _, rep_a, int_a, fix_a, sec_a, _), (_, _, _, rep_b, int_b, fix_b, sec_b, _) = rows
     agree_int = abs(int_a - int_b) / (0.5 * (int_a + int_b))

@@ -63,7 +63,8 @@ class KernelCalibration:
     def __post_init__(self) -> None:
         if not np.isfinite(self.slope_g_cm3_per_HU) or self.slope_g_cm3_per_HU <= 0:
             raise CalibrationError(
-                f"kernel {self.kernel!r}: slope must be a positive number of g/cm³ per HU, got {self.slope_g_cm3_per_HU}"
+                f"kernel {self.kernel!r}: slope must be a positive number of g/cm³ per HU, "
+                f"got {self.slope_g_cm3_per_HU}"
             )
         if not np.isfinite(self.intercept_g_cm3):
             raise CalibrationError(f"kernel {self.kernel!r}: intercept must be finite, got {self.intercept_g_cm3}")
@@ -174,7 +175,9 @@ def fit_calibration(
     x = np.asarray(list(hu_means), dtype=float)
     y = np.asarray(list(densities_g_cm3), dtype=float)
     if x.shape != y.shape:
-        raise CalibrationError(f"kernel {kernel!r}: {x.size} HU means but {y.size} densities; give one of each per insert")
+        raise CalibrationError(
+            f"kernel {kernel!r}: {x.size} HU means but {y.size} densities; give one of each per insert"
+        )
     if x.size < 2 or np.ptp(x) == 0:
         raise CalibrationError(
             f"kernel {kernel!r}: a calibration fit needs at least two inserts of different HU, got {x.size}"

@@ -18,17 +18,18 @@ __all__ = [
     "EmptyROIError",
     "FeatureWarning",
     "GeometryError",
+    "InfrastructureError",
     "InvertedElementError",
     "LabelNotFoundError",
     "MaskImageMismatchError",
     "MaskTooSmallError",
     "MaterialLawError",
     "MeshingError",
+    "MissingDependencyError",
     "MissingMaterialError",
     "NonFiniteHUError",
     "NonManifoldSurfaceError",
     "OutputError",
-    "MissingDependencyError",
     "ReferenceTissueError",
     "RenderingError",
     "ResolutionWarning",
@@ -138,6 +139,10 @@ class MaterialLawError(VertfemError, ValueError):
 
 class ConfigError(VertfemError, ValueError):
     """A configuration file or section is invalid."""
+
+
+class InfrastructureError(VertfemError, RuntimeError):
+    """The machinery running a study's tasks failed (scheduler lost, no workers, pool broken); no task is to blame."""
 
 
 class EmptyROIError(VertfemError, ValueError):

@@ -194,7 +194,8 @@ def check_on_grid(array: np.ndarray, geometry: ImageGeometry, name: str) -> None
     >>> check_on_grid(np.zeros((4, 3, 2)), g, "mask")
     Traceback (most recent call last):
     ...
-    vertfem.errors.MaskImageMismatchError: mask has shape (4, 3, 2) but the image grid is (2, 3, 4) (k, j, i); arrays must lie on the image's grid (resample them in physical space first)
+    vertfem.errors.MaskImageMismatchError: mask has shape (4, 3, 2) but the image grid is (2, 3, 4) (k, j, i);
+    arrays must lie on the image's grid (resample them in physical space first)
     """
     shape = tuple(np.shape(array))
     if shape != geometry.shape:

@@ -119,7 +119,9 @@ def _read_dicom_series(folder: Path, series_uid: str | None) -> tuple[sitk.Image
     reader = sitk.ImageSeriesReader()
     ids = reader.GetGDCMSeriesIDs(str(folder))
     if not ids:
-        raise ScanReadError(f"{folder}: no DICOM series found in this folder; point to the folder holding the .dcm slices")
+        raise ScanReadError(
+            f"{folder}: no DICOM series found in this folder; point to the folder holding the .dcm slices"
+        )
     if series_uid is None:
         series_uid = max(ids, key=lambda s: len(reader.GetGDCMSeriesFileNames(str(folder), s)))
         if len(ids) > 1:
@@ -159,7 +161,9 @@ def _read_image(path: str | Path, series_uid: str | None, what: str) -> tuple[si
     if image.GetDimension() != 3:
         raise ScanReadError(f"{what} {p} is {image.GetDimension()}D; vertfem needs a 3D volume")
     if image.GetNumberOfComponentsPerPixel() != 1:
-        raise ScanReadError(f"{what} {p} has {image.GetNumberOfComponentsPerPixel()} components per voxel; expected a scalar image")
+        raise ScanReadError(
+            f"{what} {p} has {image.GetNumberOfComponentsPerPixel()} components per voxel; expected a scalar image"
+        )
     meta["path"] = str(p)
     return image, meta
 

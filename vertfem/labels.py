@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from .errors import UnknownVertebraError
+from .errors import UnknownVertebraError, UnsupportedLevelError
 
 __all__ = ["CONVENTIONS", "label_id", "parse_levels", "spine_region", "vertebra_name", "vertebra_names"]
 
@@ -200,3 +200,42 @@ def _expand(token: str | int, convention: str, present: Iterable[int] | None) ->
 def _canonical(name: str) -> str:
     text = name.strip()
     return "sacrum" if text.lower() == "sacrum" else text.upper()
+
+
+#: Levels that vertfem's vertebral-body methods (body isolation, endplates, FE) do not cover, with the reason.
+UNSUPPORTED_LEVELS: dict[str, str] = {
+    "C1": "C1 (the atlas) is a ring without a vertebral body: there is no body to isolate and no endplates to load",
+    "C2": "C2 (the axis) carries the dens on its body: its cranial surface is not an endplate, so the body's "
+          "endplates, axis and height are undefined",
+    "S1": "S1 is fused into the sacrum: it has no free inferior endplate and its body is not a vertebral body "
+          "loaded between two discs",
+    "sacrum": "the sacrum is a fused block of five vertebrae with the alae: it has no vertebral body between two "
+              "endplates",
+}
+
+
+def check_supported_level(name: str, method: str = "this method") -> None:
+    """Refuse a level that has no vertebral body between two endplates (sacrum, S1–S5, C1, C2).
+
+    Raw label ids (``"label-7"``) and unknown names pass: their anatomy is the caller's to vouch for.
+
+    Raises
+    ------
+    UnsupportedLevelError
+        Naming the level and why.
+
+    Examples
+    --------
+    >>> check_supported_level("L5")
+    >>> check_supported_level("S1", "vertebral-body FE")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vertfem.errors.UnsupportedLevelError: S1 is not supported by vertebral-body FE: S1 is fused into the sacrum: ...
+    """
+    text = str(name).strip()
+    key = "sacrum" if text.lower() == "sacrum" else text.upper()
+    reason = UNSUPPORTED_LEVELS.get(key)
+    if reason is None and spine_region(text) == "sacral":
+        reason = f"{key} is part of the sacrum: it has no vertebral body between two endplates"
+    if reason is not None:
+        raise UnsupportedLevelError(f"{text} is not supported by {method}: {reason}")

@@ -21,15 +21,15 @@ import numpy as np
 from .errors import MaterialLawError
 
 __all__ = [
+    "ASH_APP_RATIO",
+    "LAWS",
+    "POISSON_RATIO",
     "MaterialLaw",
     "MaterialValues",
-    "LAWS",
-    "get_law",
     "apparent_density",
-    "modulus_from_ash_density",
+    "get_law",
     "map_materials",
-    "ASH_APP_RATIO",
-    "POISSON_RATIO",
+    "modulus_from_ash_density",
 ]
 
 #: Ash/apparent density ratio (Jiang 2023 §2.3, after Morgan 2003).

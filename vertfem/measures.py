@@ -109,7 +109,8 @@ MEASURES: dict[str, Measure] = {
     for m in (
         Measure("vbmd", "trabecular vBMD (mg/cm³) and ACR class", "vertfem.vbmd:VBMDOptions",
                 "vertfem.vbmd:trabecular_vbmd"),
-        Measure("fe", "linear FE stiffness (N/mm) and strength (N)", "vertfem.fe.options:FEOptions", "vertfem.fe.run:fe_analysis"),
+        Measure("fe", "linear FE stiffness (N/mm) and strength (N)", "vertfem.fe.options:FEOptions",
+                "vertfem.fe.run:fe_analysis"),
         Measure("fe_nonlinear", "elastic–plastic FE strength (N) to 2 % apparent strain, with the load–displacement "
                 "curve", "vertfem.fe.nonlinear:NonlinearFEOptions", "vertfem.fe.nonlinear:fe_nonlinear"),
         Measure("focal", "focal BMC loss maps and summary (Li et al. 2022)", "vertfem.focal.options:FocalOptions",
@@ -119,8 +120,8 @@ MEASURES: dict[str, Measure] = {
                 calibrated=False),
         Measure("dxa", "DXA-equivalent aBMD (g/cm²), BMC, area and TBS-like index from the CT projection",
                 "vertfem.dxa.options:DXAOptions", "vertfem.dxa.measure:dxa_measure"),
-        Measure("dl", "learned BMD/TBS of a trained model (Yoshida 2023 pipeline)", "vertfem.dl.options:DLPredictOptions",
-                "vertfem.dl.measure:dl_predict", calibrated=False),
+        Measure("dl", "learned BMD/TBS of a trained model (Yoshida 2023 pipeline)",
+                "vertfem.dl.options:DLPredictOptions", "vertfem.dl.measure:dl_predict", calibrated=False),
     )
 }
 """Every measure by name."""
@@ -213,7 +214,8 @@ def options_table() -> list[dict[str, str]]:
 def options_table_markdown() -> str:
     """:func:`options_table` as the Markdown table of the README (``python -c "import vertfem.measures as m;
     print(m.options_table_markdown())"`` regenerates it; a test keeps the README in step)."""
-    head = "| YAML section | option (Python, YAML) | CLI flag | default | allowed | meaning |\n|---|---|---|---|---|---|"
+    head = ("| YAML section | option (Python, YAML) | CLI flag | default | allowed | meaning |\n"
+            "|---|---|---|---|---|---|")
     rows = [f"| {r['section']} | `{r['option']}` | `{r['flag']}` | {r['default']} | {r['bounds']} | "
             f"{r['description']} |" for r in options_table()]
     return "\n".join([head, *rows])

@@ -167,7 +167,8 @@ def load_yaml(path: str | Path, *, what: str = "file") -> Any:
     --------
     >>> import tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "x.yaml")
-    >>> _ = open(p, "w").write("a: 1\nb: 2\na: 3\n")
+    >>> with open(p, "w") as f:
+    ...     _ = f.write("a: 1\nb: 2\na: 3\n")
     >>> load_yaml(p, what="study file")
     Traceback (most recent call last):
     ...

@@ -8,6 +8,13 @@ that falls with vBMD (logistic, so ROC analyses have something to find).
 
 Run: ``python examples/kernel_comparison/make_cohort.py [n_subjects] [spacing_mm]``;
 writes ``data/`` and ``cohort.csv`` next to this file.
+
+``cohort.csv`` has one row per subject and kernel: ``subject_id`` (S001 …),
+``scan_id`` ("1"), ``kernel`` (B40f for the smooth scan, B70f for the sharp
+one: each picks its calibration line), ``ct`` and ``mask`` (paths relative to
+the table), ``vertebra`` (L1), ``age`` (years, 50–85), ``sex`` (F/M),
+``fracture`` (0/1, more likely at low vBMD) and ``true_vbmd_mg_cm3`` (the
+phantom's trabecular vBMD).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def make_cohort(n_subjects: int = 30, spacing_mm: float = 1.0, outdir: Path = HERE, seed: int = 7) -> Path:
+    """Render and scan ``n_subjects`` phantoms at ``spacing_mm`` into ``outdir``; returns the cohort table's path."""
     rng = np.random.default_rng(seed)
     data = outdir / "data"
     data.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ def test_dxa_command_writes_levels_and_total(example, tmp_path):
     rows = json.loads((tmp_path / "dxa.json").read_text())
     assert [r["vertebra"] for r in rows] == ["L1", "L2", "L3", "L4", "L1-L4"]
     total = rows[-1]
-    assert total["status"] == "total" and abs(total["dxa_abmd_g_cm2"] - 0.4463) < 5e-4
+    assert total["status"] == "total" and abs(total["dxa_abmd_g_cm2"] - 0.4164) < 5e-4
     for lv in ("L1", "L4"):
         assert {p.name for p in (tmp_path / lv).iterdir()} == {"dxa.json", "dxa_projection.nii.gz",
                                                                "dxa_projection.png"}

@@ -26,7 +26,6 @@ from vertfem.solvers import (
 )
 
 
-
 def _roller(delta: float, bottom_mm: float) -> LoadCase:
     """Frictionless ends in the frame of a 20 × 20 mm box: uz on the faces, two corners against drift/spin."""
     c0 = ((-10.01, -10.01, bottom_mm - 0.01), (-9.99, -9.99, bottom_mm + 0.01))
@@ -79,7 +78,8 @@ def test_caps_are_conforming_a_linear_field_passes_through_the_interface():
 @pytest.fixture(scope="module")
 def phantom_meshes():
     """A phantom with concave endplates, meshed without and with 4 mm PMMA caps."""
-    img = render_phantom(PhantomSpec(width_mm=30, depth_mm=24, height_mm=20, trabecular_vbmd_mg_cm3=110), spacing_mm=1.0)
+    img = render_phantom(PhantomSpec(width_mm=30, depth_mm=24, height_mm=20, trabecular_vbmd_mg_cm3=110),
+                         spacing_mm=1.0)
     ct = simulate_ct(img, "smooth", seed=3)
     v = phantom_vertebra(ct.scan, ct.labels, default_registry()["B40f"])
     bare = mesh_vertebra(v, mesh_size_mm=3.0)
@@ -104,7 +104,8 @@ def test_caps_fill_the_concave_endplates_up_to_flat_faces(phantom_meshes):
     assert "caps" in capped.info["timings_s"]
 
 
-@pytest.mark.parametrize("make", [axial_compression, lambda h: anterior_wedge(1.0), lambda h: lateral_wedge(1.0), combined])
+@pytest.mark.parametrize("make", [axial_compression, lambda h: anterior_wedge(1.0), lambda h: lateral_wedge(1.0),
+                                  combined])
 def test_every_builtin_load_case_runs_through_the_caps(phantom_meshes, make):
     bare, capped = phantom_meshes
     lc = make(capped.height_mm)

@@ -3,17 +3,17 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from ccx import ccx_or_skip
 from helpers import flip_axis, permute_axes, phantom_vertebra
+
 from vertfem.calibration import default_registry
 from vertfem.ctsim import simulate_ct
 from vertfem.geometry import ImageGeometry
 from vertfem.io import LabelMap, Scan
 from vertfem.meshing import mesh_vertebra, read_mesh, write_abaqus, write_mesh
 from vertfem.meshing.mapping import map_element_materials
-from vertfem.meshing.volume import tetrahedralize
 from vertfem.meshing.surface import mask_to_surface
+from vertfem.meshing.volume import tetrahedralize
 from vertfem.phantom import PhantomSpec, render_phantom
 from vertfem.vertebra import prepare_vertebra
 

@@ -1,10 +1,14 @@
+import signal
+import threading
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from vertfem.errors import MaskTooSmallError, MeshingError, NonManifoldSurfaceError
 from vertfem.meshing.surface import Surface, cut_surface, mask_to_surface
 from vertfem.meshing.tet10 import EDGES, GMSH_TO_VTK, physical_points, shape_functions
-from vertfem.meshing.volume import check_jacobians, tetrahedralize
+from vertfem.meshing.volume import box_mesh, check_jacobians, tetrahedralize
 from vertfem.phantom import PhantomSpec, render_phantom
 
 SPEC = PhantomSpec(texture=False)
@@ -91,7 +95,7 @@ def test_open_surface_is_rejected(phantom_mesh):
     surf, _ = phantom_mesh
     broken = Surface(surf.points_mm, surf.triangles[:-40])
     with pytest.raises(NonManifoldSurfaceError, match="open edges"):
-        cut_surface(broken, surf.points_mm.mean(axis=0) + [0, 0, 100.0], np.array([0, 0, -1.0]))
+        cut_surface(broken, surf.points_mm.mean(axis=0) + np.array([0, 0, 100.0]), np.array([0, 0, -1.0]))
 
 
 def test_flat_cut_gives_planar_endplates(phantom_mesh):
@@ -100,3 +104,23 @@ def test_flat_cut_gives_planar_endplates(phantom_mesh):
     cut = cut_surface(surf, np.array([0, 0, top - 3.0]), np.array([0, 0, -1.0]))
     assert cut.points_mm[:, 2].max() == pytest.approx(top - 3.0, abs=1e-6)
     assert cut.volume_mm3 < surf.volume_mm3
+
+
+def _sigpipe_ignored() -> bool:
+    with open("/proc/self/status") as f:
+        mask = next(int(line.split()[1], 16) for line in f if line.startswith("SigIgn"))
+    return bool(mask >> (signal.SIGPIPE - 1) & 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the signal mask from Linux's /proc")
+@pytest.mark.parametrize("in_thread", [False, True])
+def test_meshing_leaves_sigpipe_ignored(in_thread):
+    """gmsh.initialize resets SIGPIPE to 'terminate'; a study's parent writing to a dead worker was killed by it."""
+    run = lambda: box_mesh((4.0, 4.0, 4.0), mesh_size_mm=2.0)  # noqa: E731
+    if in_thread:
+        t = threading.Thread(target=run)
+        t.start()
+        t.join()
+    else:
+        run()
+    assert _sigpipe_ignored()

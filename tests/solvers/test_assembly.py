@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import skfem
+from helpers import box_vertebra
 from skfem.models.elasticity import lame_parameters, linear_elasticity
 
 from vertfem.meshing.tet10 import EDGES
@@ -14,8 +15,6 @@ from vertfem.solvers.assembly import (
     lame,
 )
 from vertfem.solvers.linear import rigid_body_modes
-
-from helpers import box_vertebra
 
 
 def _skfem_permutation(nodes, elements):

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-
 from ccx import ccx_or_skip
 from helpers import phantom_vertebra
+
 from vertfem.calibration import default_registry
 from vertfem.ctsim import simulate_ct
 from vertfem.meshing import mesh_vertebra
@@ -16,7 +16,8 @@ from vertfem.solvers.calculix import run_calculix, write_calculix_deck
 
 @pytest.fixture(scope="module")
 def hetero_mesh():
-    img = render_phantom(PhantomSpec(width_mm=30, depth_mm=24, height_mm=20, trabecular_vbmd_mg_cm3=110), spacing_mm=1.0)
+    img = render_phantom(PhantomSpec(width_mm=30, depth_mm=24, height_mm=20, trabecular_vbmd_mg_cm3=110),
+                         spacing_mm=1.0)
     ct = simulate_ct(img, "sharp", seed=2)
     return mesh_vertebra(phantom_vertebra(ct.scan, ct.labels, default_registry()["B70f"]), mesh_size_mm=3.0)
 
@@ -30,7 +31,8 @@ CASES = {
 
 
 @pytest.mark.parametrize(
-    "case, caps", [("axial", False), ("wedge", False), ("axial", True), ("wedge", True), ("lateral", True), ("combined", True)]
+    "case, caps",
+    [("axial", False), ("wedge", False), ("axial", True), ("wedge", True), ("lateral", True), ("combined", True)],
 )
 def test_reaction_force_matches_calculix(hetero_mesh, case, caps, tmp_path):
     """Within 0.5 % of the reaction (issue 4); with PMMA caps for every built-in load case."""

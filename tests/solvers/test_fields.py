@@ -1,4 +1,5 @@
-"""Nodal fields by L2 projection: constants and linear fields are reproduced; the fused block CG equals a direct solve."""
+"""Nodal fields by L2 projection: constants and linear fields are reproduced; the fused block CG equals a direct
+solve."""
 
 import numpy as np
 import pytest

@@ -93,7 +93,8 @@ def test_coarse_solve_without_pardiso(monkeypatch):
     a, b, p, _ = _system(4.0)
     x_fast, _ = pmg_cg(a, b, p, rtol=1e-10)
     real = importlib.util.find_spec
-    monkeypatch.setattr(mg.importlib.util, "find_spec", lambda name, *args: None if name == "pypardiso" else real(name, *args))
+    monkeypatch.setattr(mg.importlib.util, "find_spec",
+                        lambda name, *args: None if name == "pypardiso" else real(name, *args))
     x_slow, _ = pmg_cg(a, b, p, rtol=1e-10)
     assert np.linalg.norm(x_fast - x_slow) <= 1e-8 * np.linalg.norm(x_fast)
 

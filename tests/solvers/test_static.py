@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from helpers import box_vertebra, flip_axis, phantom_vertebra
+
 from vertfem.calibration import default_registry
 from vertfem.ctsim import simulate_ct
 from vertfem.errors import BoundaryConditionError, MissingMaterialError, SolverError, UnderConstrainedError
@@ -20,7 +20,6 @@ from vertfem.solvers import (
     solve_load_case,
 )
 from vertfem.solvers.linear import solve_spd
-
 
 FAST = SolveOptions(nodal_fields=False)
 SPEC = PhantomSpec(texture=False, width_mm=32, depth_mm=26, height_mm=22, trabecular_vbmd_mg_cm3=130)
@@ -60,7 +59,8 @@ def test_load_cases_reactions_balance_and_signs(tmp_path):
     for lc in (axial_compression(24.0), anterior_wedge(1.0), lateral_wedge(1.0), combined(24.0)):
         r = solve_load_case(m, lc, FAST)
         sup, inf = r.reactions["superior"], r.reactions["inferior"]
-        np.testing.assert_allclose(np.add(sup.force_N, inf.force_N), 0.0, atol=1e-6 * max(1.0, np.abs(sup.force_N).max()))
+        np.testing.assert_allclose(np.add(sup.force_N, inf.force_N), 0.0,
+                                   atol=1e-6 * max(1.0, np.abs(sup.force_N).max()))
         assert np.isfinite(r.fields["von_mises_MPa"]).all()
     wedge = solve_load_case(m, anterior_wedge(1.0), FAST)
     assert wedge.reactions["superior"].moment_Nmm[0] < 0  # the applied moment turns the endplate about -lateral
@@ -68,7 +68,8 @@ def test_load_cases_reactions_balance_and_signs(tmp_path):
     assert ax.stiffness_N_per_mm > 0 and ax.strength_N == pytest.approx(ax.stiffness_N_per_mm * 0.02 * 24.0)
     assert "pistoia" in ax.strengths_N and ax.nodal["stress_MPa"].shape == (m.n_nodes, 6)
     # the L2-projected nodal stress of a uniform field is that field
-    np.testing.assert_allclose(np.median(ax.nodal["stress_MPa"][:, 2]), np.median(ax.fields["stress_MPa"][:, 2]), rtol=0.05)
+    np.testing.assert_allclose(np.median(ax.nodal["stress_MPa"][:, 2]), np.median(ax.fields["stress_MPa"][:, 2]),
+                               rtol=0.05)
     paths = ax.save(tmp_path)
     js, vtu = paths["json"], paths["vtu"]
     back = read_mesh(vtu)

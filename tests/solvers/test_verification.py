@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from helpers import box_vertebra, patch_test_error
 
 from vertfem.meshing.tet10 import EDGES
 from vertfem.solvers import Displacement, Force, LoadCase, Selector, SolveOptions, axial_compression, solve_load_case
-
-from helpers import box_vertebra, patch_test_error
 
 
 def test_patch_test_on_distorted_mesh_reproduces_linear_field():
@@ -46,7 +45,8 @@ def test_prism_with_free_lateral_ends_gives_EA_over_L():
     # fully fixed ends are stiffer than the roller solution by a few percent (SCIENCE §6)
     fixed = solve_load_case(m, axial_compression(40.0, transverse_fixed=True), SolveOptions(nodal_fields=False))
     free = solve_load_case(m, axial_compression(40.0), SolveOptions(nodal_fields=False))
-    assert 1.0 < free.stiffness_N_per_mm / res.stiffness_N_per_mm < fixed.stiffness_N_per_mm / res.stiffness_N_per_mm < 1.06
+    assert (1.0 < free.stiffness_N_per_mm / res.stiffness_N_per_mm
+            < fixed.stiffness_N_per_mm / res.stiffness_N_per_mm < 1.06)
 
 
 def test_cantilever_matches_timoshenko_within_2_percent():

@@ -46,16 +46,17 @@ def test_eight_bit_ct_files_are_refused_with_the_type(example, tmp_path, pixel):
     img = sitk.Cast(sitk.Clamp(sitk.ReadImage(str(example.paths["ct"])), sitk.sitkInt16, -128, 127), pixel)
     path = tmp_path / "ct8.nii.gz"
     sitk.WriteImage(img, str(path))
-    with pytest.raises(AbsurdHUError, match="8-bit .* cannot hold Hounsfield units"):
+    with pytest.raises(AbsurdHUError, match=r"8-bit .* cannot hold Hounsfield units"):
         read_scan(path)
 
 
 def test_mask_of_another_scan_is_refused(example):
     """Same header, other anatomy: shift the labels 40 mm anterior, onto the abdomen's soft tissue."""
     g = example.labels.geometry
-    moved = ImageGeometry(g.size, (*np.asarray(g.origin_mm), 0.0, -40.0, 0.0), g.spacing_mm, g.direction)
+    moved = ImageGeometry(g.size, tuple(np.asarray(g.origin_mm) + np.array([0.0, -40.0, 0.0])), g.spacing_mm,
+                          g.direction)
     other = LabelMap(example.labels.labels, moved, {"path": "other-scan-labels.nii.gz"})
-    with pytest.raises(MaskImageMismatchError, match="does not lie on bone.*another scan"):
+    with pytest.raises(MaskImageMismatchError, match=r"does not lie on bone.*another scan"):
         prepare_vertebra(example.scan, other, "L1", kernel="B40f")
 
 

@@ -78,7 +78,7 @@ def test_label_map_ending_inside_the_vertebra_is_a_cut():
     k_stop = 18 + 3  # ball centre k = 18; 3 slices of 1.3 mm = 3.9 mm past it
     short = ImageGeometry((g.size[0], g.size[1], k_stop), g.origin_mm, g.spacing_mm, g.direction)
     cropped = LabelMap(labels.labels[:k_stop].copy(), short, {"path": "cropped-labels.nii.gz"})
-    with pytest.raises(VertebraCutByFOVError, match="label map cropped-labels.nii.gz, which ends inside it"):
+    with pytest.raises(VertebraCutByFOVError, match=r"label map cropped-labels\.nii\.gz, which ends inside it"):
         prepare_vertebra(scan, cropped, "L1", **SMALL)
     v = prepare_vertebra(scan, cropped, "L1", allow_cut=True, **SMALL)
     assert v.cut_by_fov

@@ -56,7 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Internal calibration (Michalski et al. 2020): air, fat, muscle (and blood when "
                                    "labelled) give the scan's effective energy and its HU → density line")
     p.add_argument("ct", help="CT file (NIfTI/NRRD/MHA) or DICOM series folder")
-    p.add_argument("mask", help="label map of the spine (TotalSegmentator 'total': its aorta and back muscles are used)")
+    p.add_argument("mask",
+                   help="label map of the spine (TotalSegmentator 'total': its aorta and back muscles are used)")
     p.add_argument("--vertebra", default="L1", help="a vertebra of the scan, to check the inputs (default L1)")
     p.add_argument("--tissue-labels", default=None, metavar="TISSUES",
                    help="TotalSegmentator 'tissue_types' label map (subcutaneous fat, skeletal muscle)")

@@ -38,7 +38,8 @@ def _fe_nonlinear(r: dict[str, Any]) -> str:
 
 
 def _focal(r: dict[str, Any]) -> str:
-    return (f"IncptWidth {r['focal_incpt_width_mm_mean']:.2f} mm, focal BMD loss {r['focal_bmd_loss_fraction_mean']:.3f}, "
+    return (f"IncptWidth {r['focal_incpt_width_mm_mean']:.2f} mm, "
+            f"focal BMD loss {r['focal_bmd_loss_fraction_mean']:.3f}, "
             f"focal BMC loss {r['focal_bmc_loss_fraction_mm_mean']:.3f} (100 % × mm), void fraction "
             f"{r['focal_void_fraction']:.2f} of {r['focal_roi_voxels']} ROI voxels")
 

@@ -3,7 +3,7 @@
 from ._torch import require_torch
 from .data import SlabDataset
 from .evaluate import agreement, diagnostic_metrics, evaluate, patient_level
-from .measure import DLResult, dl_predict
+from .measure import DLResult, dl_predict, dl_predict_many
 from .model import DLModel, load_model
 from .options import (
     AugmentOptions,
@@ -23,6 +23,7 @@ from .train import train_model
 __all__ = [
     "AugmentOptions", "DLColumns", "DLConfig", "DLModel", "DLPredictOptions", "DLResult", "EvalOptions",
     "PatientSplit", "SlabDataset", "SlabOptions", "TrainOptions", "agreement", "build_dataset", "diagnostic_metrics",
-    "dl_predict", "evaluate", "load_config", "load_model", "patient_level", "prepare_slabs", "require_torch",
-    "run_training", "save_slabs_png", "split_patients", "synthetic_dataset", "train_and_report", "train_model",
+    "dl_predict", "dl_predict_many", "evaluate", "load_config", "load_model", "patient_level", "prepare_slabs",
+    "require_torch", "run_training", "save_slabs_png", "split_patients", "synthetic_dataset", "train_and_report",
+    "train_model",
 ]

@@ -10,6 +10,7 @@ model predicts bit for bit what the trained one did.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from torch import nn
 from ..errors import ConfigError, OutputError
 from ..provenance import package_versions
 from ..vertebra import Vertebra
-from .net import build_network, resolve_device
+from .net import build_network, resolve_device, torch_threads
 from .options import SlabOptions, TrainOptions
 from .slab import prepare_slabs
 
@@ -72,27 +73,61 @@ class DLModel:
     meta: dict[str, Any] = field(default_factory=dict)
 
     @torch.inference_mode()
-    def predict(self, images: np.ndarray, *, batch_size: int = 32, device: str = "cpu") -> np.ndarray:
-        """Predictions ``(n, len(targets))`` for mid-plane slabs ``(n, h, w)`` in [0, 1]."""
+    def predict(self, images: np.ndarray, *, batch_size: int = 32, device: str = "cpu",
+                threads: int | None = None) -> np.ndarray:
+        """Predictions ``(n, len(targets))`` for mid-plane slabs ``(n, h, w)`` in [0, 1].
+
+        Parameters
+        ----------
+        images : ndarray
+            Slabs as :func:`~vertfem.dl.slab.prepare_slabs` makes them.
+        batch_size : int
+            Slabs per forward pass; give all the vertebrae of a scan at once (:meth:`predict_vertebrae`): one
+            batch of 4 costs less than 4 batches of 1.
+        device : str
+            ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
+        threads : int, optional
+            CPU threads for torch during the call (default: torch's setting, one per core). On a machine whose
+            cores are busy with other work, fewer threads than cores is faster: torch's threads wait for each
+            other at every layer (``benchmarks/bench_dl.py`` measures both).
+
+        Examples
+        --------
+        >>> from vertfem.dl.net import build_network
+        >>> m = DLModel(("bmd",), (("bmd",),), [[build_network("resnet18", 1).eval()]], {"bmd": 0.5},
+        ...             {"bmd": 0.1}, SlabOptions(size_px=64), TrainOptions(arch="resnet18"))
+        >>> m.predict(probe_image(64)[:, 0], threads=1).shape
+        (1, 1)
+        """
         dev = resolve_device(device)
         x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).reshape(len(images), 1,
                                                                                     *images.shape[-2:])
         out = np.zeros((len(images), len(self.targets)))
-        for group, nets in zip(self.groups, self.networks):
-            cols = [self.targets.index(t) for t in group]
-            acc = np.zeros((len(images), len(group)))
-            for net in nets:
-                net.to(dev).eval()
-                acc += np.concatenate([net(x[i:i + batch_size].to(dev)).double().cpu().numpy()
-                                       for i in range(0, len(x), batch_size)])
-            out[:, cols] = acc / len(nets)
+        with torch_threads(threads):
+            for group, nets in zip(self.groups, self.networks):
+                cols = [self.targets.index(t) for t in group]
+                acc = np.zeros((len(images), len(group)))
+                for net in nets:
+                    net.to(dev).eval()
+                    acc += np.concatenate([net(x[i:i + batch_size].to(dev)).double().cpu().numpy()
+                                           for i in range(0, len(x), batch_size)])
+                out[:, cols] = acc / len(nets)
         scale = np.array([self.sd[t] for t in self.targets])
         return out * scale + np.array([self.mean[t] for t in self.targets])
 
-    def predict_vertebra(self, vertebra: Vertebra) -> dict[str, float]:
+    def predict_vertebrae(self, vertebrae: Sequence[Vertebra], *, device: str = "cpu",
+                          threads: int | None = None) -> list[dict[str, float]]:
+        """Predicted targets of several prepared vertebrae (e.g. the L1–L4 of one scan) in one batch."""
+        if not vertebrae:
+            return []
+        img = np.concatenate([prepare_slabs(v, self.slab, offsets_mm=(0.0,)) for v in vertebrae])
+        return [dict(zip(self.targets, map(float, row))) for row in self.predict(img, device=device,
+                                                                                  threads=threads)]
+
+    def predict_vertebra(self, vertebra: Vertebra, *, device: str = "cpu",
+                         threads: int | None = None) -> dict[str, float]:
         """Predicted targets of one prepared vertebra (its mid-plane slab)."""
-        img = prepare_slabs(vertebra, self.slab, offsets_mm=(0.0,))
-        return dict(zip(self.targets, map(float, self.predict(img)[0])))
+        return self.predict_vertebrae([vertebra], device=device, threads=threads)[0]
 
     def _probe(self) -> np.ndarray:
         return self.predict(probe_image(self.slab.size_px)[:, 0])

@@ -138,6 +138,14 @@ class DLConfig(BaseModel):
 
 
 class DLPredictOptions(Options):
-    """Options of the ``dl`` measure: which trained model predicts."""
+    """Options of the ``dl`` measure: which trained model predicts, on how many CPU threads.
+
+    One thread is the default: a study runs vertebrae in parallel processes, and on a machine whose cores are busy
+    torch's threads wait for each other at every layer (ResNet50, 256 px, 2 cores with a load of about 3: 0.15 s
+    per vertebra on 1 thread, 0.4–0.6 s on 2; ``benchmarks/bench_dl.py``). On an idle machine more threads can be
+    faster for a single prediction.
+    """
 
     model: Path = Field(description="trained model file (vertfem dl train)")
+    threads: int | None = Field(1, ge=1, le=256, description="CPU threads torch uses for a prediction (none: torch's "
+                                                             "default, one per core)")

@@ -37,7 +37,8 @@ class DXAResult:
     abmd_dxa_g_cm2 : float
         ``abmd_calibration`` applied (NaN without one).
     tbs_like : float
-        Log–log variogram slope of the projected body (uncalibrated).
+        Log–log variogram slope of the projected body (uncalibrated; not TBS: on phantoms it does not fall when
+        trabeculae degrade at equal BMD, see :mod:`vertfem.dxa.tbs`).
     tbs : float
         ``tbs_calibration`` applied (NaN without one).
     t_score, percent_yam : float
@@ -172,7 +173,7 @@ def dxa_measure(vertebra: Vertebra, options: DXAOptions | dict[str, Any] | None 
     >>> v = vf.prepare_vertebra(p["ct"], p["labels"], "L1", kernel="B40f")
     >>> r = dxa_measure(v)
     >>> round(r.abmd_g_cm2, 3), round(r.bmc_g, 2), round(r.area_cm2, 2)
-    (0.408, 6.85, 16.8)
+    (0.373, 6.85, 18.36)
     """
     opts = parse_options(DXAOptions, options, where="dxa options", **overrides)
     cal = vertebra.require_calibration()
@@ -253,7 +254,7 @@ def dxa_total(results: Sequence[DXAResult]) -> DXATotal:
     >>> vs = vf.prepare_vertebrae(p["ct"], p["labels"], "L1-L4", kernel="B40f")
     >>> t = dxa_total([dxa_measure(v) for v in vs.values()])
     >>> t.site, round(t.abmd_g_cm2, 3), round(t.t_score, 1)
-    ('L1-L4', 0.446, -5.8)
+    ('L1-L4', 0.416, -6.1)
     """
     if not results:
         raise EmptyROIError("an aBMD total needs at least one vertebra's result")

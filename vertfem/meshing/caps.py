@@ -21,16 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from ..errors import MeshingError
-from .endplates import endplate_faces
+from ..errors import ConfigError, MeshingError
+from .endplates import set_faces
 from .model import REGIONS, VertebraMesh, boundary_faces
 from .tet10 import EDGES
 from .volume import check_jacobians, scaled_jacobian
 
-__all__ = ["CapMesh", "extrude_cap", "add_caps"]
+__all__ = ["CapMesh", "add_caps", "extrude_cap"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,19 +52,23 @@ class CapMesh:
     n_layers: int
 
 
-def _largest_patch(tri: np.ndarray) -> np.ndarray:
-    """Mask of the faces in the largest edge-connected component of a triangle set."""
-    f = len(tri)
-    edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
-    owner = np.tile(np.arange(f), 3)
-    _, inv = np.unique(edges, axis=0, return_inverse=True)
-    inv = inv.ravel()
-    order = np.argsort(inv, kind="stable")
-    same = inv[order][1:] == inv[order][:-1]
-    a, b = owner[order][1:][same], owner[order][:-1][same]
-    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(f, f))
-    _, comp = connected_components(graph, directed=False)
-    return comp == np.bincount(comp).argmax()
+def _with_midside_nodes(xyz: np.ndarray, tet4: np.ndarray,
+                        face_nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """TET10 of the cap's tetrahedra: the endplate's own mid-side nodes on the interface edges, new straight
+    midpoints elsewhere. Returns the nodes, the elements, every edge's end nodes and its mid-side node."""
+    edge_pairs = np.sort(tet4[:, EDGES].reshape(-1, 2), axis=1)
+    key = edge_pairs[:, 0] * (len(xyz) + 1) + edge_pairs[:, 1]
+    uniq, inv = np.unique(key, return_inverse=True)
+    base = np.sort(np.concatenate([face_nodes[:, [0, 1]], face_nodes[:, [1, 2]], face_nodes[:, [2, 0]]]), axis=1)
+    base_mid = face_nodes[:, [3, 4, 5]].T.ravel()
+    base_key = base[:, 0] * (len(xyz) + 1) + base[:, 1]
+    mid = np.full(len(uniq), -1, dtype=np.int64)
+    mid[np.searchsorted(uniq, base_key)] = base_mid
+    new = mid < 0
+    mid[new] = len(xyz) + np.arange(int(new.sum()))
+    pairs = np.column_stack([uniq // (len(xyz) + 1), uniq % (len(xyz) + 1)])
+    xyz = np.vstack([xyz, xyz[pairs[new]].mean(axis=1)])
+    return xyz, np.hstack([tet4, mid[inv].reshape(-1, 6)]), pairs, mid
 
 
 def extrude_cap(
@@ -131,22 +133,7 @@ def extrude_cap(
     flip = vol6 < 0
     tet4[flip, 1], tet4[flip, 2] = tet4[flip, 2].copy(), tet4[flip, 1].copy()
 
-    # mid-side nodes: the endplate's own on the interface edges, new straight midpoints elsewhere
-    edge_pairs = np.sort(tet4[:, EDGES].reshape(-1, 2), axis=1)
-    key = edge_pairs[:, 0] * (len(xyz) + 1) + edge_pairs[:, 1]
-    uniq, inv = np.unique(key, return_inverse=True)
-    base = np.sort(np.concatenate([face_nodes[:, [0, 1]], face_nodes[:, [1, 2]], face_nodes[:, [2, 0]]]), axis=1)
-    base_mid = face_nodes[:, [3, 4, 5]].T.ravel()
-    base_key = base[:, 0] * (len(xyz) + 1) + base[:, 1]
-    mid = np.full(len(uniq), -1, dtype=np.int64)
-    pos = np.searchsorted(uniq, base_key)
-    mid[pos] = base_mid
-    new = mid < 0
-    first = len(xyz)
-    mid[new] = first + np.arange(int(new.sum()))
-    pairs = np.column_stack([uniq // (len(xyz) + 1), uniq % (len(xyz) + 1)])
-    xyz = np.vstack([xyz, xyz[pairs[new]].mean(axis=1)])
-    elements = np.hstack([tet4, mid[inv].reshape(-1, 6)])
+    xyz, elements, pairs, mid = _with_midside_nodes(xyz, tet4, face_nodes)
 
     top_corner = ids[-1]
     top_edges = np.isin(pairs, top_corner).all(axis=1)
@@ -156,7 +143,7 @@ def extrude_cap(
     except MeshingError as exc:
         raise MeshingError(
             f"the {thickness_mm} mm cap could not be extruded along the axis: {exc}. The endplate folds over "
-            "itself seen along the axis; use a smaller endplate_angle_deg or a flat_cut_mm"
+            "itself seen along the axis; use a flat_cut_mm"
         ) from exc
     return CapMesh(xyz[n0:], elements, np.sort(face), n_layers)
 
@@ -167,20 +154,21 @@ def add_caps(
     modulus_MPa: float = 2500.0,
     *,
     layer_mm: float | None = None,
-    max_angle_deg: float = 45.0,
 ) -> VertebraMesh:
     """Embed both endplates of a mapped mesh in virtual PMMA caps.
 
-    Each cap covers the largest connected patch of endplate faces (outward
-    normal within ``max_angle_deg`` of the axis) and ends in a flat face
-    perpendicular to the vertebral axis, ``thickness_mm`` beyond the
-    endplate's outermost node. Cap elements get region ``cap``,
-    ``E = modulus_MPa``, zero density, and the mesh's Poisson's ratio.
+    Each cap covers the mesh's endplate faces — the boundary faces all of
+    whose nodes lie in the ``superior`` (``inferior``) node set, i.e. the
+    endplates found from the body's anatomy (:mod:`vertfem.meshing.endplates`)
+    — and ends in a flat face perpendicular to the vertebral axis,
+    ``thickness_mm`` beyond the endplate's outermost node. Cap elements get
+    region ``cap``, ``E = modulus_MPa``, zero density, and the mesh's
+    Poisson's ratio.
 
     Parameters
     ----------
     mesh : VertebraMesh
-        Mapped bone mesh with its frame.
+        Mapped bone mesh with its frame and endplate node sets.
     thickness_mm : float
         Cement thickness at the outermost point of each endplate, mm.
     modulus_MPa : float
@@ -189,8 +177,6 @@ def add_caps(
     layer_mm : float, optional
         Largest layer height inside the caps; default the mean edge length
         of the endplate faces.
-    max_angle_deg : float
-        Endplate face selection (see :func:`~vertfem.meshing.endplates.endplate_faces`).
 
     Returns
     -------
@@ -208,35 +194,38 @@ def add_caps(
     >>> res = solve_load_case(capped, axial_compression(capped.height_mm))  # doctest: +SKIP
     """
     if thickness_mm <= 0 or modulus_MPa <= 0:
-        raise ValueError(f"cap thickness and modulus must be positive, got {thickness_mm} mm and {modulus_MPa} MPa")
+        raise ConfigError(f"cap thickness and modulus must be positive, got {thickness_mm} mm and {modulus_MPa} MPa")
     if np.any(mesh.region == REGIONS["cap"]):
         raise MeshingError("the mesh already has caps; add them to the uncapped mesh")
-    sel = endplate_faces(mesh.nodes_mm, mesh.elements, mesh.frame, max_angle_deg=max_angle_deg)
-    faces = sel["faces"]
+    _, bfaces = boundary_faces(mesh.elements)
+    patches: dict[str, np.ndarray] = {}
+    for name in ("superior", "inferior"):
+        if name not in mesh.node_sets:
+            raise MeshingError(f"the mesh has no {name!r} node set to cap; mesh it with mesh_vertebra")
+        patches[name] = set_faces(bfaces, mesh.node_sets[name])
+        if len(patches[name]) == 0:
+            raise MeshingError(f"the {name!r} node set holds no complete boundary face to cap")
     if layer_mm is None:
-        p = mesh.nodes_mm[faces[:, :3]]
+        p = mesh.nodes_mm[np.vstack(list(patches.values()))[:, :3]]
         layer_mm = float(np.linalg.norm(p - np.roll(p, 1, axis=1), axis=2).mean())
     nodes = mesh.nodes_mm
-    elements = [mesh.elements]
+    parts = [mesh.elements]
     sets = {k: v for k, v in mesh.node_sets.items() if k not in ("superior", "inferior", "surface")}
-    caps_info = {"thickness_mm": float(thickness_mm), "modulus_MPa": float(modulus_MPa), "max_angle_deg": max_angle_deg}
+    caps_info: dict = {"thickness_mm": float(thickness_mm), "modulus_MPa": float(modulus_MPa)}
     ax = np.asarray(mesh.frame.cranial, float)
     for name, sign in (("superior", 1.0), ("inferior", -1.0)):
-        patch = faces[sel[name]]
-        if len(patch) == 0:
-            raise MeshingError(f"no {name} endplate faces to cap; check the vertebral frame or max_angle_deg")
-        patch = patch[_largest_patch(patch[:, :3])]
+        patch = patches[name]
         cap = extrude_cap(nodes, patch, sign * ax, thickness_mm, layer_mm=layer_mm)
         n_before = len(nodes)
         nodes = np.vstack([nodes, cap.nodes_mm])
-        elements.append(cap.elements)
+        parts.append(cap.elements)
         sets[f"{name}_endplate"] = np.unique(patch)
         sets[f"{name}_cap"] = np.concatenate([np.unique(patch), np.arange(n_before, len(nodes))])
         sets[name] = cap.face_nodes
         sj = scaled_jacobian(nodes, cap.elements)
         caps_info[name] = {"n_elements": len(cap.elements), "n_layers": cap.n_layers,
                            "n_endplate_faces": len(patch), "min_scaled_jacobian": float(sj.min())}
-    elements = np.vstack(elements)
+    elements = np.vstack(parts)
     m_new = len(elements) - mesh.n_elements
     sets["surface"] = np.unique(boundary_faces(elements)[1])
     return mesh.with_materials(

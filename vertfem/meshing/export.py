@@ -18,10 +18,11 @@ import meshio
 import numpy as np
 import pyvista as pv
 
+from ..errors import UnknownFieldError
 from ..vertebra.frame import VertebralFrame
 from .model import REGIONS, VertebraMesh
 
-__all__ = ["to_meshio", "to_pyvista", "write_mesh", "read_mesh", "material_bins", "write_abaqus"]
+__all__ = ["material_bins", "read_mesh", "to_meshio", "to_pyvista", "write_abaqus", "write_mesh"]
 
 
 def to_meshio(mesh: VertebraMesh, *, point_data: dict | None = None, cell_data: dict | None = None) -> meshio.Mesh:
@@ -49,7 +50,9 @@ def to_meshio(mesh: VertebraMesh, *, point_data: dict | None = None, cell_data: 
     return meshio.Mesh(mesh.nodes_mm, [("tetra10", mesh.elements)], point_data=pdata, cell_data=cdata, field_data=fdata)
 
 
-def to_pyvista(mesh: VertebraMesh, *, point_data: dict | None = None, cell_data: dict | None = None) -> pv.UnstructuredGrid:
+def to_pyvista(
+    mesh: VertebraMesh, *, point_data: dict | None = None, cell_data: dict | None = None
+) -> pv.UnstructuredGrid:
     """The mesh as a pyvista ``UnstructuredGrid`` (VTK quadratic tetrahedra) with all data."""
     m = to_meshio(mesh, point_data=point_data, cell_data=cell_data)
     cells = np.hstack([np.full((mesh.n_elements, 1), 10), mesh.elements]).ravel()
@@ -86,7 +89,8 @@ def read_mesh(path: str | Path) -> VertebraMesh:
     cd = {k: np.asarray(grid.cell_data[k]) for k in grid.cell_data}
     fd = {k: np.asarray(grid.field_data[k]) for k in grid.field_data}
     if "frame_centroid_mm" not in fd:
-        raise ValueError(f"{path} has no vertebral frame (field data); it was not written by vertfem's write_mesh")
+        raise UnknownFieldError(f"{path} has no vertebral frame (field data); it was not written by vertfem's "
+                                "write_mesh")
     frame = VertebralFrame(
         tuple(fd["frame_centroid_mm"]), tuple(fd["frame_cranial"]), tuple(fd["frame_anterior"]),
         tuple(fd["frame_lateral"]), float(fd["frame_extremes_mm"][0]), float(fd["frame_extremes_mm"][1]),
@@ -134,6 +138,7 @@ def write_abaqus(
     rel_tol: float | None = None,
     step_lines: Sequence[str] = (),
     heading: str = "vertfem TET10 vertebra model",
+    comments: Sequence[str] = (),
 ) -> Path:
     """Write an Abaqus/CalculiX deck (C3D10, one material per element or per bin).
 
@@ -148,6 +153,10 @@ def write_abaqus(
     step_lines : sequence of str
         Lines appended after the model data (``*STEP`` … ``*END STEP``);
         without them the deck holds the model only.
+    heading : str
+        Title line of ``*HEADING``.
+    comments : sequence of str
+        Written as ``**`` comment lines after the heading (units, coordinate system).
 
     Node and element ids are 1-based; node sets are written as ``*NSET``
     with upper-case names (``SUPERIOR``, ``INFERIOR``, ...).
@@ -156,7 +165,7 @@ def write_abaqus(
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     bins, bin_e = material_bins(mesh.E_MPa, rel_tol=rel_tol)
-    out = [f"*HEADING\n{heading}", "*NODE"]
+    out = [f"*HEADING\n{heading}", *(f"** {c}" for c in comments), "*NODE"]
     out += [f"{i + 1}, {x:.9g}, {y:.9g}, {z:.9g}" for i, (x, y, z) in enumerate(mesh.nodes_mm)]
     out.append("*ELEMENT, TYPE=C3D10, ELSET=EALL")
     conn = mesh.elements + 1

@@ -8,11 +8,18 @@ Bonemat:
 * ``"density"`` (default): volume-average the density, then apply the law;
 * ``"modulus"``: apply the law at every quadrature point, then average E.
 
-Partial-volume control: by default only voxels inside the bone mask
+Partial-volume control (``MeshOptions.restrict_to_mask``, on by default,
+``--no-restrict-to-mask`` to turn it off): only voxels inside the bone mask
 contribute (normalised convolution: trilinear weights of outside voxels are
 dropped and the rest renormalised), so the soft tissue around a surface
 element does not dilute its density. Points with no mask voxel among their
-eight neighbours fall back to plain trilinear sampling.
+eight neighbours fall back to plain trilinear sampling. Its effect on the
+bundled L1 at 2 mm: the elements touching the surface (40 % of them) get a
+mean modulus 24 % higher (546 against 439 MPa), the interior is unchanged
+(+0.08 %), and the stiffness rises by 6.5 % (15 563 against 14 617 N/mm). It
+is a choice, not a correction: with a sharp kernel or a mask drawn wide, the
+voxels just inside the mask also carry partial volume, and plain sampling is
+the more conservative of the two.
 """
 
 from __future__ import annotations
@@ -22,11 +29,12 @@ from typing import Literal
 import numpy as np
 from scipy import ndimage
 
+from ..errors import ConfigError
 from ..geometry import ImageGeometry
 from ..materials import ASH_APP_RATIO, MaterialLaw, MaterialValues, apparent_density, get_law, modulus_from_ash_density
 from .tet10 import jacobians, physical_points, quadrature
 
-__all__ = ["sample_image", "map_element_materials"]
+__all__ = ["map_element_materials", "sample_image"]
 
 
 def sample_image(
@@ -113,7 +121,8 @@ def map_element_materials(
     rho_ash = (rho_q * wq).sum(axis=1) / wq.sum(axis=1)
     lw = get_law(law)
     if integration == "density":
-        e, n_clamped = modulus_from_ash_density(rho_ash, lw, ash_app_ratio=ash_app_ratio, min_modulus_MPa=min_modulus_MPa)
+        e, n_clamped = modulus_from_ash_density(rho_ash, lw, ash_app_ratio=ash_app_ratio,
+                                                min_modulus_MPa=min_modulus_MPa)
     elif integration == "modulus":
         e_q, _ = modulus_from_ash_density(rho_q, lw, ash_app_ratio=ash_app_ratio, min_modulus_MPa=min_modulus_MPa)
         e = (e_q * wq).sum(axis=1) / wq.sum(axis=1)
@@ -121,5 +130,5 @@ def map_element_materials(
         n_clamped = int(low.sum())
         e = np.where(low, min_modulus_MPa, e)
     else:
-        raise ValueError(f"integration must be 'density' or 'modulus', got {integration!r}")
+        raise ConfigError(f"integration must be 'density' or 'modulus', got {integration!r}")
     return MaterialValues(rho_ash, apparent_density(rho_ash, ash_app_ratio), e, int(n_clamped), lw.name)

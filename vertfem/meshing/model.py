@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from ..errors import MissingMaterialError
+from ..errors import ConfigError, MissingMaterialError
 from ..vertebra.frame import VertebralFrame
 from .volume import MeshQuality
 
-__all__ = ["VertebraMesh", "REGIONS", "boundary_faces"]
+__all__ = ["REGIONS", "VertebraMesh", "boundary_faces"]
 
-#: Element region codes.
-REGIONS = {"bone": 0, "cortical": 1, "cap": 2}
+#: Element region codes: bone, bone labelled cortical (``cortical_shell_mm``), PMMA cap, and the posterior elements
+#: of a whole-vertebra model (bone outside the isolated body).
+REGIONS = {"bone": 0, "cortical": 1, "cap": 2, "posterior": 3}
 
 # Vertex triples of the four faces of a positively oriented tetrahedron, outward normals,
 # with the mid-side nodes (VTK order) of each face.
@@ -82,10 +84,15 @@ class VertebraMesh:
     def __post_init__(self) -> None:
         m = len(self.elements)
         if self.elements.ndim != 2 or self.elements.shape[1] != 10:
-            raise ValueError(f"elements must be (m, 10) TET10 connectivity, got {self.elements.shape}")
+            raise ConfigError(f"elements must be (m, 10) TET10 connectivity, got {self.elements.shape}")
         for name in ("E_MPa", "rho_ash_g_cm3", "rho_app_g_cm3", "region"):
             if len(getattr(self, name)) != m:
-                raise ValueError(f"{name} has {len(getattr(self, name))} values for {m} elements")
+                raise ConfigError(f"{name} has {len(getattr(self, name))} values for {m} elements")
+
+    @functools.cached_property
+    def boundary(self) -> tuple[np.ndarray, np.ndarray]:
+        """The mesh's boundary faces: outward vertex triangles (f, 3) and TRI6 faces (f, 6) (:func:`boundary_faces`)."""
+        return boundary_faces(self.elements)
 
     @property
     def n_nodes(self) -> int:
@@ -107,6 +114,6 @@ class VertebraMesh:
         if not 0 <= self.poisson_ratio < 0.5:
             raise MissingMaterialError(f"Poisson's ratio must be in [0, 0.5), got {self.poisson_ratio}")
 
-    def with_materials(self, **changes: Any) -> "VertebraMesh":
+    def with_materials(self, **changes: Any) -> VertebraMesh:
         """A copy with some fields replaced (materials, node sets, info)."""
         return replace(self, **changes)

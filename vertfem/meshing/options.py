@@ -24,14 +24,25 @@ class MeshOptions(Options):
     )
     law: str = Field("morgan2003-vertebra", description="density–modulus law name")
     integration: Literal["density", "modulus"] = Field("density", description="average density or modulus per element")
-    restrict_to_mask: bool = Field(True, description="sample only voxels inside the bone mask")
+    restrict_to_mask: bool = Field(
+        True, description="sample only voxels inside the bone mask (partial-volume control: on the bundled L1 it "
+        "raises the moduli of the elements on the surface by a quarter and K by 6.5 percent over plain sampling)"
+    )
     ash_app_ratio: float = Field(ASH_APP_RATIO, gt=0, le=1, description="ash/apparent density ratio")
     min_modulus_MPa: float = Field(1.0, gt=0, description="modulus of clamped (non-physical density) elements, MPa")
     poisson_ratio: float = Field(POISSON_RATIO, ge=0, lt=0.5, description="Poisson's ratio of every element")
     cortical_shell_mm: float | None = Field(None, gt=0, description="label elements within this depth as cortical, mm")
     cortical_E_MPa: float | None = Field(None, gt=0, description="fixed modulus of cortical elements, MPa")
     cortical_law: str | None = Field(None, description="separate density–modulus law for cortical elements")
-    endplate_angle_deg: float = Field(45.0, gt=0, lt=90, description="largest endplate-face tilt from the axis, deg")
+    trim_to_endplates: bool = Field(
+        True, description="model only the body's column under its endplates (drops processes a body isolation left)"
+    )
+    endplate_margin_mm: float = Field(
+        2.0, ge=0, le=10.0, description="endplate faces may lie this far outside the body's endplate region, mm"
+    )
+    endplate_depth_mm: float = Field(
+        3.0, gt=0, le=10.0, description="endplate faces lie within this axial distance of the endplate surface, mm"
+    )
     cap_thickness_mm: float | None = Field(
         None, gt=0, le=50.0, description="embed both endplates in virtual PMMA caps this thick, mm"
     )

@@ -19,7 +19,7 @@ from scipy import ndimage
 from ..errors import EmptyMaskError, NonManifoldSurfaceError
 from ..geometry import ImageGeometry, resample_to_geometry
 
-__all__ = ["Surface", "mask_to_surface", "cut_surface"]
+__all__ = ["Surface", "cut_surface", "mask_to_surface"]
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,12 +17,12 @@ from skfem.refdom import RefTet
 __all__ = [
     "EDGES",
     "GMSH_TO_VTK",
+    "element_volumes",
+    "jacobians",
+    "physical_points",
+    "quadrature",
     "shape_functions",
     "shape_gradients_ref",
-    "quadrature",
-    "jacobians",
-    "element_volumes",
-    "physical_points",
 ]
 
 #: Vertex pairs of the mid-side nodes 4..9 in vertfem (VTK/Abaqus) order.

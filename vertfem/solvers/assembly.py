@@ -24,15 +24,15 @@ from ..meshing.tet10 import EDGES, jacobians, quadrature, shape_functions, shape
 from .pattern import BlockPattern
 
 __all__ = [
-    "lame",
     "BlockPattern",
+    "assemble_body_force",
+    "assemble_mass",
+    "assemble_stiffness",
+    "dofs_of",
     "element_gradients",
     "is_affine",
-    "assemble_stiffness",
-    "assemble_mass",
-    "assemble_body_force",
+    "lame",
     "surface_traction_loads",
-    "dofs_of",
 ]
 
 # elements per batch: 2000 keeps each batch's temporaries (~15 MB) under glibc's mmap threshold, so
@@ -97,9 +97,9 @@ def _element_matrices(grad: np.ndarray, wdet: np.ndarray, lam: np.ndarray, mu: n
     b[:, :, 4, :, 0], b[:, :, 4, :, 2] = gz, gx
     b[:, :, 5, :, 0], b[:, :, 5, :, 1] = gy, gx
     b[:, :, :3] *= np.sqrt(2.0)
-    b = b.reshape(e, q * 6, 30)
+    bm = b.reshape(e, q * 6, 30)
     k = np.matmul(d.transpose(0, 2, 1), d) * lam[:, None, None]
-    k += np.matmul(b.transpose(0, 2, 1), b) * mu[:, None, None]
+    k += np.matmul(bm.transpose(0, 2, 1), bm) * mu[:, None, None]
     return k
 
 
@@ -170,8 +170,9 @@ def assemble_stiffness(
     affine = is_affine(nodes, elements)
     pattern = pattern or BlockPattern.of(elements, len(nodes))
     data = np.zeros(pattern.nnz)
+    # chunks of the colour-sorted elements: each chunk's scatter runs a colour (or two) in parallel
     for s in range(0, len(elements), _CHUNK):
-        e = slice(s, s + _CHUNK)
+        e = pattern.order[s:s + _CHUNK]
         if affine:
             ke = _affine_element_matrices(nodes, elements[e], lam[e], mu[e])
         else:

@@ -40,7 +40,7 @@ def write_calculix_deck(
     for n in names:
         lines += [f"*NODE PRINT, NSET={n}, TOTALS=ONLY", "RF"]
     lines.append("*END STEP")
-    frame_mesh = replace(mesh, nodes_mm=local, node_sets={n: idx for n, idx in zip(names, sets.values())})
+    frame_mesh = replace(mesh, nodes_mm=local, node_sets=dict(zip(names, sets.values())))
     deck = write_abaqus(frame_mesh, path, rel_tol=rel_tol, step_lines=lines)
     return deck, list(sets)
 

@@ -49,7 +49,7 @@ class NonlinearOptions(Options):
 
     @field_validator("yield_law")
     @classmethod
-    def _known_law(cls, v: str) -> str:
+    def _known_yield_law(cls, v: str) -> str:
         if v not in YIELD_LAWS:
             raise ValueError(f"unknown yield law {v!r}; named laws: {', '.join(YIELD_LAWS)}")
         return v

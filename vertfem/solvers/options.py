@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ..options import Options
 
-__all__ = ["SolverName", "SolveOptions"]
+__all__ = ["SolveOptions", "SolverName"]
 
 #: Linear solvers by name (:func:`~vertfem.solvers.linear.solve_spd`).
 SolverName = Literal["auto", "cg-pmg", "pardiso", "cholmod", "cg-amg", "cg-jacobi", "superlu"]
@@ -25,7 +25,15 @@ class SolveOptions(Options):
     strength: Literal["apparent_strain", "pistoia"] = Field(
         "apparent_strain", description="which definition gives strength_N"
     )
-    strength_strain: float = Field(0.02, gt=0, lt=0.2, description="apparent strain at failure (Jiang 2023: 2 %)")
+    strength_strain: float = Field(
+        0.02, gt=0, lt=0.2, description="the bone's apparent strain at failure (Jiang 2023: 0.02); with caps it "
+        "refers to the bone's endplates, not the caps' faces"
+    )
     pistoia_volume_fraction: float = Field(0.07, gt=0, lt=1, description="critical bone volume fraction")
     pistoia_strain: float = Field(0.011, gt=0, lt=0.2, description="critical effective strain")
     nodal_fields: bool = Field(True, description="L2-project stress and strain to the nodes")
+    region_shell_mm: float = Field(2.0, gt=0, le=10.0, description="depth of the outer-shell region, mm")
+    region_endplate_mm: float = Field(3.0, gt=0, le=10.0, description="thickness of the endplate-zone regions, mm")
+    region_strain_threshold: float = Field(
+        0.011, gt=0, lt=0.2, description="effective strain above which a region's tissue counts as strained"
+    )

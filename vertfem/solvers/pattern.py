@@ -86,21 +86,50 @@ def _csr_structure(bptr: np.ndarray, bcols: np.ndarray):
     return indptr, indices
 
 
-@numba.njit(cache=True)
-def _scatter(ke: np.ndarray, elements: np.ndarray, rank: np.ndarray, bptr: np.ndarray, data: np.ndarray) -> None:
-    """Add ``ke[e, a, i, b, j]`` (any strides) into the CSR values ``data``."""
+@numba.njit(cache=True, nogil=True)
+def _colours(elements: np.ndarray, n_nodes: int) -> np.ndarray:
+    """A greedy colouring of the elements: two elements that share a node never share a colour (at most 64)."""
     m, nen = elements.shape
+    used = np.zeros(n_nodes, np.uint64)  # bit c set: an element of colour c touches the node
+    out = np.empty(m, np.int64)
     for e in range(m):
+        taken = np.uint64(0)
         for a in range(nen):
-            r = elements[e, a]
-            lo = bptr[r]
-            width = 3 * (bptr[r + 1] - lo)
-            for b in range(nen):
-                base = 9 * lo + 3 * rank[e, a, b]
-                for i in range(3):
-                    off = base + i * width
-                    for j in range(3):
-                        data[off + j] += ke[e, a, i, b, j]
+            taken |= used[elements[e, a]]
+        c = 0
+        while (taken >> np.uint64(c)) & np.uint64(1):
+            c += 1
+        if c >= 64:
+            return np.full(m, -1, np.int64)
+        out[e] = c
+        for a in range(nen):
+            used[elements[e, a]] |= np.uint64(1) << np.uint64(c)
+    return out
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def _scatter(ke: np.ndarray, elements: np.ndarray, rank: np.ndarray, bptr: np.ndarray, data: np.ndarray,
+             order: np.ndarray, starts: np.ndarray) -> None:
+    """Add ``ke[e, a, i, b, j]`` (any strides) into the CSR values ``data``.
+
+    Elements go colour by colour (``order[starts[c]:starts[c + 1]]``); the elements of one colour share no node,
+    so they write disjoint entries and run in parallel, and every entry sums its contributions in colour order
+    whatever the number of threads.
+    """
+    nen = elements.shape[1]
+    for c in range(len(starts) - 1):
+        for t in numba.prange(starts[c], starts[c + 1]):
+            e = order[t]
+            for a in range(nen):
+                r = elements[e, a]
+                lo = bptr[r]
+                width = 3 * (bptr[r + 1] - lo)
+                for b in range(nen):
+                    base = 9 * lo + 3 * rank[e, a, b]
+                    for i in range(3):
+                        off = base + i * width
+                        for j in range(3):
+                            data[off + j] += ke[e, a, i, b, j]
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,6 +146,10 @@ class BlockPattern:
         Node-level CSR structure: the neighbours of each node, sorted.
     rank : ndarray (m, k, k)
         Position of node ``b`` among the neighbours of node ``a`` of each element.
+    colour : ndarray (m,)
+        Element colours: elements of one colour share no node (parallel assembly).
+    order : ndarray (m,)
+        The elements sorted by colour.
 
     Examples
     --------
@@ -131,19 +164,25 @@ class BlockPattern:
     bptr: np.ndarray
     bcols: np.ndarray
     rank: np.ndarray
+    colour: np.ndarray
+    order: np.ndarray
 
     @classmethod
-    def of(cls, elements: np.ndarray, n_nodes: int) -> "BlockPattern":
+    def of(cls, elements: np.ndarray, n_nodes: int) -> BlockPattern:
         el = np.ascontiguousarray(elements, dtype=np.int64)
         bptr, bcols, rank = _node_blocks(el, int(n_nodes))
         indptr, indices = _csr_structure(bptr, bcols)
-        return cls(int(n_nodes), indptr, indices, el, bptr, bcols, rank)
+        colour = _colours(el, int(n_nodes))
+        if colour[0] < 0:  # more than 64 colours (a degenerate mesh): one element per colour, in order
+            colour = np.arange(len(el))
+        return cls(int(n_nodes), indptr, indices, el, bptr, bcols, rank, colour, np.argsort(colour, kind="stable"))
 
     @property
     def nnz(self) -> int:
         return int(self.indptr[-1])
 
-    def add(self, data: np.ndarray, element_matrices: np.ndarray, elements: slice = slice(None)) -> None:
+    def add(self, data: np.ndarray, element_matrices: np.ndarray,
+            elements: slice | np.ndarray = slice(None)) -> None:
         """Add element matrices of the elements ``elements`` into CSR ``data`` in place.
 
         ``element_matrices`` is ``(k, 3n_e, 3n_e)`` or, without a copy, any
@@ -153,7 +192,11 @@ class BlockPattern:
         if ke.ndim == 3:
             k, n3 = ke.shape[:2]
             ke = ke.reshape(k, n3 // 3, 3, n3 // 3, 3)
-        _scatter(ke, self.elements[elements], self.rank[elements], self.bptr, data)
+        colour = self.colour[elements]
+        order = np.argsort(colour, kind="stable")
+        cuts = np.flatnonzero(np.diff(colour[order])) + 1
+        starts = np.concatenate([[0], cuts, [len(order)]])
+        _scatter(ke, self.elements[elements], self.rank[elements], self.bptr, data, order, starts)
 
     def scalar_matrix(self, element_matrices: np.ndarray) -> sp.csr_matrix:
         """Assemble scalar element matrices ``(m, n_e, n_e)`` (one unknown per node) into an n × n CSR matrix."""

@@ -1,24 +1,27 @@
 """Load the solver's compiled kernels and libraries in the background while gmsh meshes.
 
-A fresh process pays about a second before its first assembly and solve:
-numba loads the cached assembly kernels (initialising its compiler on first
-use), pyamg is imported for the multigrid smoother, MKL is opened. gmsh
-releases the GIL while it meshes, so :func:`warm_up_in_background`, started
-before meshing, does that work on the second core instead of on the
-critical path.
+A fresh process pays about half a second before its first assembly and
+solve: numba loads the cached assembly, projection and multigrid kernels
+(initialising its compiler and its threading layer on first use) and MKL is
+opened. gmsh releases the GIL while it meshes, so
+:func:`warm_up_in_background`, started before meshing (``vertfem analyze``
+starts it before reading the CT), does that work on the second core instead
+of on the critical path.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import threading
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..meshing.tet10 import EDGES
 from .assembly import assemble_stiffness
 from .fields import project_to_nodes
+from .multigrid import CompiledCSR, TwoLevelPreconditioner, block_pcg, p1_prolongation
+from .static import _eliminate
 
 __all__ = ["warm_up", "warm_up_in_background"]
 
@@ -26,18 +29,22 @@ log = logging.getLogger(__name__)
 
 
 def warm_up() -> None:
-    """Assemble and project on one reference element and load pyamg and MKL, so that the first real solve does not."""
+    """Run the compiled kernels once on one reference element and open MKL, so that the first real solve does not.
+
+    Loads numba's cached assembly, projection and multigrid kernels (each load costs tens of milliseconds in a
+    fresh process) and MKL's PARDISO entry point.
+    """
     corners = np.array([[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]])
     nodes = np.vstack([corners, 0.5 * (corners[EDGES[:, 0]] + corners[EDGES[:, 1]])])
     elements = np.arange(10)[None]
-    assemble_stiffness(nodes, elements, np.ones(1), 0.3)
+    k = assemble_stiffness(nodes, elements, np.ones(1), 0.3)
     project_to_nodes(nodes, elements, np.ones((1, 4, 1)), np.full((1, 4), 1.0 / 24))
-    if importlib.util.find_spec("pyamg") is not None:
-        import pyamg.relaxation.relaxation  # noqa: F401
-    if importlib.util.find_spec("pypardiso") is not None:
-        from .pardiso import _pardiso
-
-        _pardiso()
+    a = _eliminate((k + sp.identity(k.shape[0], format="csr")).tocsr(), np.array([0]))
+    pc = TwoLevelPreconditioner(a, p1_prolongation(elements, 10))
+    try:
+        block_pcg(CompiledCSR(a).matvecs, np.ones((1, a.shape[0])), pc.apply, rtol=1e-2)
+    finally:
+        pc.free()
 
 
 def warm_up_in_background() -> threading.Thread:

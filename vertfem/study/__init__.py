@@ -1,25 +1,10 @@
-"""Studies from YAML: cohort tables, resumable task runner (local pool or dask), analyses, report."""
+"""Studies from YAML: cohort tables, a pre-flight check, a resumable task runner (local pool or dask), analyses,
+QC images and one self-contained HTML report.
 
-from .analyses import AnalysisResult, run_analyses
-from .config import Analysis, Study, load_cohort, load_study
-from .report import write_report
-from .runner import StudyRun, run_study, study_status
-from .store import ResultStore
-from .tasks import Task, make_tasks, run_task
+Names are loaded on first use (``lazy_loader``, from ``__init__.pyi``): a worker process that only runs tasks
+does not import the statistics, the figures or the report.
+"""
 
-__all__ = [
-    "Analysis",
-    "AnalysisResult",
-    "ResultStore",
-    "Study",
-    "StudyRun",
-    "Task",
-    "load_cohort",
-    "load_study",
-    "make_tasks",
-    "run_analyses",
-    "run_study",
-    "run_task",
-    "study_status",
-    "write_report",
-]
+import lazy_loader as _lazy
+
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -1,15 +1,16 @@
 """Study files: YAML validated by pydantic, errors naming the key and the line.
 
 A study file names the cohort table, kernel calibrations, the measures to
-compute with their options, the analyses and the output folder. Paths are
-relative to the YAML file. See ``examples/kernel_comparison/study.yaml`` for
-a documented example.
+compute with their options, the analyses, the report and the output folder.
+Paths are relative to the YAML file. A key given twice in one mapping is an
+error naming both lines (PyYAML would keep the last one silently). See
+``examples/kernel_comparison/study.yaml`` for a documented example.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pandas as pd
 import yaml
@@ -18,10 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from ..calibration import CalibrationEntry, KernelRegistry, default_registry
 from ..errors import ConfigError
 from ..measures import MEASURES
-from ..options import Options
+from ..options import Options, load_yaml
 from ..vertebra.model import VertebraOptions
 
-__all__ = ["Analysis", "Columns", "Measures", "Study", "load_cohort", "load_study"]
+__all__ = ["Analysis", "Columns", "Execution", "Measures", "ReportOptions", "Study", "load_cohort", "load_study"]
 
 
 class _Model(BaseModel):
@@ -31,15 +32,15 @@ class _Model(BaseModel):
 class Columns(_Model):
     """Names of the cohort table's columns (one row per subject and scan)."""
 
-    subject: str = "subject_id"
-    scan: str = "scan_id"
-    kernel: str = "kernel"
-    ct: str = "ct"
-    mask: str = "mask"
-    vertebra: str = "vertebra"
-    group: str = "group"
-    matched_set: str = "matched_set"
-    covariates: list[str] = ["age", "sex"]
+    subject: str = Field("subject_id", description="subject identifier")
+    scan: str = Field("scan_id", description="scan of the subject (repeat scans for precision); optional column")
+    kernel: str = Field("kernel", description="reconstruction kernel, picks the HU → density calibration")
+    ct: str = Field("ct", description="CT file (NIfTI/NRRD/MHA) or DICOM folder")
+    mask: str = Field("mask", description="label map")
+    vertebra: str = Field("vertebra", description="level(s): L1, L1;L2 or L1-L4")
+    group: str = Field("group", description="subgroup column (optional)")
+    matched_set: str = Field("matched_set", description="matched-set id for conditional logistic regression")
+    covariates: list[str] = Field(["age", "sex"], description="adjustment variables of the odds-ratio analyses")
 
 
 def _measures_model() -> type[BaseModel]:
@@ -75,24 +76,26 @@ class Analysis(_Model):
     """
 
     type: Literal["paired", "bland_altman", "regression", "spearman", "roc", "delong", "odds_ratios",
-                  "conditional_logistic", "precision", "radiomics"]
-    name: str | None = None
-    measures: list[str] = []
-    kernels: tuple[str, str] | None = None
-    kernel: str | None = None
-    x: str | None = None
-    outcome: str | None = None
-    by: str | None = None
-    covariates: list[str] = []
+                  "conditional_logistic", "precision", "radiomics"] = Field(description="what to compute")
+    name: str | None = Field(None, description="label in the report and file names (default: the type)")
+    measures: list[str] = Field([], description="result columns analysed, e.g. stiffness_N_per_mm")
+    kernels: tuple[str, str] | None = Field(None, description="the two kernels compared (paired, bland_altman)")
+    kernel: str | None = Field(None, description="restrict a single-kernel analysis to this kernel")
+    x: str | None = Field(None, description="regressor (regression) or class column (spearman)")
+    outcome: str | None = Field(None, description="0/1 cohort column (1 = event)")
+    by: str | None = Field(None, description="subgroup column (paired, bland_altman)")
+    covariates: list[str] = Field([], description="adjustment variables (odds_ratios, conditional_logistic)")
     higher_is_positive: bool | None = Field(
         False, description="a higher value means the event (None: decide from the data, as pROC's 'auto')")
-    feature_prefix: str = ""
-    n_mrmr: int = Field(30, ge=1)
-    test_size: float = Field(0.3, gt=0, lt=1)
-    seed: int = 0
+    method: Literal["ml", "firth"] = Field(
+        "ml", description="odds_ratios: maximum likelihood (R glm) or Firth's penalised likelihood (R logistf)")
+    feature_prefix: str = Field("", description="radiomics: candidate feature columns start with this")
+    n_mrmr: int = Field(30, ge=1, description="radiomics: features kept by mRMR before LASSO")
+    test_size: float = Field(0.3, gt=0, lt=1, description="radiomics: held-out fraction")
+    seed: int = Field(0, description="radiomics: seed of the train/test split")
 
     @model_validator(mode="after")
-    def _required(self) -> "Analysis":
+    def _required(self) -> Analysis:
         missing = [f for f in _NEEDS[self.type] if not getattr(self, f)]
         if missing:
             raise ValueError(f"analysis type {self.type!r} needs {', '.join(missing)}")
@@ -104,25 +107,40 @@ class Analysis(_Model):
 
 
 class Execution(_Model):
-    workers: int = Field(2, ge=1)
-    scheduler: str | None = None
-    cluster: Literal["local"] | None = None
+    """Where and how the tasks run."""
+
+    workers: int = Field(2, ge=1, description="parallel tasks (1: inline, in the calling process)")
+    scheduler: str | None = Field(None, description="address of a running dask scheduler, e.g. tcp://host:8786")
+    cluster: Literal["local"] | None = Field(None, description="'local': start a dask LocalCluster for this run")
+    connect_timeout_s: float = Field(10.0, gt=0, description="give up connecting to the dask scheduler after this, s")
+    no_workers_timeout_s: float = Field(
+        300.0, gt=0, description="stop when the dask cluster has had no worker for this long, s")
+
+
+class ReportOptions(_Model):
+    """What ``vertfem study report`` writes."""
+
+    qc_images: bool = Field(True, description="one QC image per subject, scan, kernel and vertebra")
+    figure_dpi: int = Field(300, ge=72, le=1200, description="resolution of the report's figures (PNG), dpi")
+    small_n: int = Field(10, ge=2, description="statistics on fewer subjects than this carry a small-n warning")
 
 
 class Study(_Model):
-    """A study file."""
+    """A study file: cohort, calibrations, measures with their options, analyses, report and execution."""
 
-    name: str
-    cohort: Path
+    name: str = Field(description="title of the study (report heading)")
+    cohort: Path = Field(description="cohort table (CSV or Excel), relative to the study file")
     columns: Columns = Columns()
     vertebra: VertebraOptions = VertebraOptions()
-    calibrations: dict[str, CalibrationEntry] = {}
+    calibrations: dict[str, CalibrationEntry] = Field({}, description="kernels beyond the built-in B40f and B70f")
     measures: Measures = Field(default_factory=lambda: Measures.model_validate({"vbmd": {}, "fe": {}}))  # type: ignore[valid-type]
     save_files: list[str] = Field([], description="measures whose files (maps, VTU) are saved per task")
     analyses: list[Analysis] = []
-    output: Path = Path("results")
+    output: Path = Field(Path("results"), description="output folder, relative to the study file")
     execution: Execution = Execution()
-    root: Path = Path(".")
+    report: ReportOptions = ReportOptions()
+    root: Path = Field(Path("."), description="folder of the study file (set when it is read)")
+    source: Path | None = Field(None, description="the study file itself (set when it is read)")
 
     @field_validator("measures", mode="before")
     @classmethod
@@ -140,8 +158,8 @@ class Study(_Model):
 
     def enabled(self) -> dict[str, Options]:
         """The measures to compute, in registry order, with their options."""
-        given = self.measures.model_fields_set
-        return {name: getattr(self.measures, name) for name in MEASURES if name in given}
+        measures = cast(BaseModel, self.measures)
+        return {name: getattr(measures, name) for name in MEASURES if name in measures.model_fields_set}
 
     @property
     def convention(self) -> str:
@@ -185,22 +203,25 @@ def load_study(path: str | Path) -> Study:
     Raises
     ------
     ConfigError
-        Unreadable or malformed YAML, or invalid content; the message names
-        each bad key with its line.
+        Unreadable or malformed YAML, a key given twice, or invalid content;
+        the message names each bad key with its line.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "study.yaml"
+    >>> _ = p.write_text("name: demo\\ncohort: cohort.csv\\nmeasures: {vbmd: {erosion_mm: 5}}\\n")
+    >>> s = load_study(p)
+    >>> s.enabled()["vbmd"].erosion_mm, s.execution.workers
+    (5.0, 2)
     """
     p = Path(path)
-    try:
-        text = p.read_text()
-        data = yaml.safe_load(text)
-        tree = yaml.compose(text)
-    except OSError as exc:
-        raise ConfigError(f"cannot read study file {p}: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p} is not valid YAML: {exc}") from exc
+    data = load_yaml(p, what="study file")
+    tree = yaml.compose(p.read_text())  # the node tree gives the line of each key for the messages
     if not isinstance(data, dict):
         raise ConfigError(f"{p} must contain a mapping of study settings (name, cohort, measures, ...)")
     try:
-        study = Study.model_validate({**data, "root": p.resolve().parent})
+        study = Study.model_validate({**data, "root": p.resolve().parent, "source": p})
     except ValidationError as exc:
         lines = []
         for e in exc.errors():

@@ -31,7 +31,7 @@ from ..labels import parse_levels
 from ..options import options_sha256
 from .config import Study
 
-__all__ = ["Task", "make_tasks", "run_task", "InputHashes"]
+__all__ = ["InputHashes", "Task", "make_tasks", "run_task", "task_id"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,17 @@ class Task:
 
 def _safe(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", s)
+
+
+def task_id(subject: str, scan: str, kernel: str, vertebra: str, measure: str) -> str:
+    """The id (and record file name) of a task.
+
+    Examples
+    --------
+    >>> task_id("S 01", "1", "B40f", "L1", "fe")
+    'S-01__1__B40f__L1__fe'
+    """
+    return "__".join(_safe(str(x)) for x in (subject, scan, kernel, vertebra, measure))
 
 
 class InputHashes:
@@ -137,7 +148,7 @@ def make_tasks(study: Study, cohort: pd.DataFrame, hashes: InputHashes | None = 
         for vert in levels:
             for m in study.enabled():
                 settings = _settings(study, m, str(r[c.kernel]), ct_sha, mask_sha)
-                tid = "__".join(_safe(str(x)) for x in (r[c.subject], r[c.scan], r[c.kernel], vert, m))
+                tid = task_id(r[c.subject], r[c.scan], r[c.kernel], vert, m)
                 tasks.append(Task(tid, str(r[c.subject]), str(r[c.scan]), str(r[c.kernel]), vert, m, str(ct),
                                   str(mask), int(i), settings, options_sha256(settings)))
     hashes.save()

@@ -19,11 +19,11 @@ __all__ = [
     "extract_features",
     "ibsi_grid",
     "prepare_voi",
-    "voi_margin_mm",
     "preset",
     "radiomics_name",
     "resample_isotropic",
     "resegment",
     "texture_features",
     "vertebra_vois",
+    "voi_margin_mm",
 ]

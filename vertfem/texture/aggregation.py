@@ -11,7 +11,7 @@ __all__ = ["DIRECTIONS_2D", "DIRECTIONS_3D", "aggregate_directional", "aggregate
 
 #: the 13 unique (k, j, i) offsets of the 26-neighbourhood (a direction and its reverse are one)
 DIRECTIONS_3D: tuple[tuple[int, int, int], ...] = tuple(
-    d for d in itertools.product((-1, 0, 1), repeat=3) if d > (0, 0, 0)
+    (k, j, i) for k, j, i in itertools.product((-1, 0, 1), repeat=3) if (k, j, i) > (0, 0, 0)
 )
 #: the 4 in-slice (j, i) offsets of the 8-neighbourhood, as (k, j, i) with k = 0
 DIRECTIONS_2D: tuple[tuple[int, int, int], ...] = tuple(d for d in DIRECTIONS_3D if d[0] == 0)

@@ -15,15 +15,13 @@ margin only grows with the filters, never moves a voxel.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import ConfigError, FeatureWarning, MaskImageMismatchError, NonFiniteHUError, VOITooSmallError
+from ..errors import FeatureWarning, MaskImageMismatchError, NonFiniteHUError, VOITooSmallError
 from ..geometry import ImageGeometry
 from . import filters
-from .settings import FAMILIES, FilterSettings, TextureSettings
 from .cooccurrence import glcm_features
 from .firstorder import (
     histogram_features,
@@ -36,6 +34,7 @@ from .names import PYRADIOMICS, radiomics_name
 from .neighbourhood import ngldm_features, ngtdm_features
 from .preprocess import discretise, ibsi_grid, resample, resegment
 from .runlength import glrlm_features
+from .settings import FilterSettings, TextureSettings
 from .shape import shape_features
 from .zones import gldzm_features, glszm_features
 

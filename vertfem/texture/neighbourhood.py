@@ -41,8 +41,8 @@ def _ngtdm_table(q: np.ndarray, n_levels: int, two_d: bool) -> np.ndarray:
     kk = np.broadcast_to(np.arange(ns)[:, None, None], q.shape)[valid]
     g = q[valid] - 1
     out = np.zeros((ns, n_levels, 2))
-    np.add.at(out, (kk, g, 0), 1.0)
-    np.add.at(out, (kk, g, 1), diff[valid])
+    np.add.at(out[:, :, 0], (kk, g), 1.0)  # out[:, :, c] are views: add.at writes into out
+    np.add.at(out[:, :, 1], (kk, g), diff[valid])
     return out
 
 

@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..options import Options
 from ..vertebra.model import Region, region_field
 
-__all__ = ["FAMILIES", "PRESETS", "FilterSettings", "TextureOptions", "TextureSettings", "VOIName", "VOIS", "preset"]
+__all__ = ["FAMILIES", "PRESETS", "VOIS", "FilterSettings", "TextureOptions", "TextureSettings", "VOIName", "preset"]
 
 FAMILIES = ("firstorder", "shape", "glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
 VOIS = ("body", "cortical", "cancellous")

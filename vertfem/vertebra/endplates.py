@@ -36,11 +36,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ..errors import EmptyMaskError
+from ..errors import ConfigError, EmptyMaskError
 from ..geometry import ImageGeometry
 from .frame import VertebralFrame
 
-__all__ = ["RIM_BISECTOR_DEG", "EndplateSurface", "BodyEndplates", "find_endplates"]
+__all__ = ["RIM_BISECTOR_DEG", "BodyEndplates", "EndplateSurface", "find_endplates"]
 
 #: The rim criterion: a surface point belongs to an endplate when its normal lies within this angle of the endplate's
 #: normal, i.e. closer to the endplate's normal than to the (perpendicular) wall's: the bisector of the rim's corner.
@@ -191,9 +191,13 @@ class BodyEndplates:
                 "cross_section_mm2": self.cross_section_mm2}
 
 
+def _vec(v: np.ndarray) -> tuple[float, float, float]:
+    return float(v[0]), float(v[1]), float(v[2])
+
+
 def _side(side: str) -> str:
     if side not in _SIDES:
-        raise ValueError(f"side must be 'superior' or 'inferior', got {side!r}")
+        raise ConfigError(f"side must be 'superior' or 'inferior', got {side!r}")
     return side
 
 
@@ -272,7 +276,8 @@ def _endplate_region(height: np.ndarray, xy: tuple[np.ndarray, np.ndarray], spac
 
 def _sample(mask: np.ndarray, geometry: ImageGeometry, frame: VertebralFrame, sigma_mm: float,
             axes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
-    """The mask smoothed by a Gaussian of σ ``sigma_mm``, sampled on the frame grid ``axes`` (lateral, anterior, cranial)."""
+    """The mask smoothed by a Gaussian of σ ``sigma_mm``, sampled on the frame grid ``axes`` (lateral, anterior,
+    cranial)."""
     soft = mask.astype(np.float32)
     if sigma_mm > 0:
         soft = ndimage.gaussian_filter(soft, sigma_mm / np.asarray(geometry.spacing_mm)[::-1])
@@ -350,18 +355,18 @@ def find_endplates(body: np.ndarray, geometry: ImageGeometry, frame: VertebralFr
     inf_region, inf_plane = _endplate_region(bottom, xy, _GRID_MM, -1.0, near)
     if sup_region.sum() < 3 or inf_region.sum() < 3:
         raise EmptyMaskError("the body mask has no surface facing cranially or caudally; check the vertebral frame")
-    others = np.zeros(top.shape, bool)
+    others: np.ndarray = np.zeros(top.shape, bool)
     if vertebra_mask is not None:
         rest = np.asarray(vertebra_mask, bool) & ~mask
         if rest.any():
-            others = (_sample(rest, geometry, frame, sigma, axes) > 0.5).any(axis=2)
+            others = np.asarray((_sample(rest, geometry, frame, sigma, axes) > 0.5).any(axis=2))
     rot = frame.rotation
 
     def surface(name: str, region: np.ndarray, plane: np.ndarray, height: np.ndarray, sign: float) -> EndplateSurface:
         centre = np.array([xy[0][region].mean(), xy[1][region].mean(), height[region].mean()])
         outward = np.array([plane[0], plane[1], sign * plane[2]])
         return EndplateSurface(
-            name, tuple(float(v) for v in rot @ outward), tuple(float(v) for v in frame.to_scanner(centre[None])[0]),
+            name, _vec(rot @ outward), _vec(frame.to_scanner(centre[None])[0]),
             float(region.sum() * _GRID_MM**2), float(np.degrees(np.arccos(np.clip(plane[2], -1.0, 1.0)))),
         )
 

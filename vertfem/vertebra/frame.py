@@ -49,7 +49,7 @@ class VertebralFrame:
     @property
     def height_mm(self) -> float:
         """Body height along the cranial axis (extreme to extreme), mm."""
-        return self.superior_mm - self.inferior_mm
+        return float(self.superior_mm - self.inferior_mm)
 
     @property
     def rotation(self) -> np.ndarray:

@@ -130,7 +130,8 @@ def check_hu_scale(hu: np.ndarray, mask: np.ndarray, geometry: ImageGeometry, *,
     if shell.size and not lo <= med_shell <= hi:
         cause = ("the values look like raw stored values without the RescaleIntercept (HU + 1024): rescale the "
                  "image (SimpleITK and dcm2niix apply RescaleSlope/Intercept when they read DICOM)"
-                 if 700 < med_shell < 1300 else "check the modality (CT in HU is needed) and the rescaling of the values")
+                 if 700 < med_shell < 1300
+                 else "check the modality (CT in HU is needed) and the rescaling of the values")
         raise AbsurdHUError(
             f"CT {ct} is not in Hounsfield units: the soft tissue around {name} has a median of {med_shell:.0f} HU "
             f"(expected {lo:g} to {hi:g}); {cause}"

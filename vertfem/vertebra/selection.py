@@ -256,8 +256,8 @@ def list_vertebrae(
     >>> import vertfem as vf
     >>> p = vf.example_paths()
     >>> infos = list_vertebrae(vf.read_labels(p["labels"]))
-    >>> [(i.name, i.cut_by_fov) for i in infos][-2:]
-    [('T12', False), ('T11', True)]
+    >>> [(i.name, i.cut_by_fov) for i in infos][-3:]
+    [('L1', False), ('T12', True), ('T11', True)]
     """
     geom = geometry or labels.geometry
     arr = labels_on_scan_grid(labels, geom) if geometry is not None else labels.labels

@@ -89,10 +89,14 @@ def _deformation(grid: pv.UnstructuredGrid, opts: ViewOptions) -> float | None:
 
 
 def _set_roles(description: str) -> dict[str, str]:
-    """Role of each node set named in a load case description ("inferior fixed; superior uz = …")."""
+    """Role of each node set named in a load case description.
+
+    ("inferior endplate fixed in all directions; superior endplate displaced …" or the short
+    "inferior fixed; superior uz = …").
+    """
     roles = {}
     for part in description.split(";"):
-        words = part.split()
+        words = [w for w in part.split() if w != "endplate"]
         if len(words) >= 2:
             roles[words[0]] = "fixed" if words[1] == "fixed" else "loaded"
     return roles
