@@ -13,6 +13,7 @@ from vertfem.cli._args import options_from_args
 from vertfem.ctsim import simulate_ct
 from vertfem.errors import ConfigError, UnsupportedLevelError
 from vertfem.fe import FEOptions, LoadCaseOptions, build_load_cases, fe_analysis
+from vertfem.fe.nonlinear import NonlinearFEOptions, fe_nonlinear
 from vertfem.meshing import add_caps, mesh_vertebra
 from vertfem.options import parse_options
 from vertfem.phantom import PhantomSpec, render_phantom
@@ -120,3 +121,10 @@ def test_levels_without_a_vertebral_body_are_refused_by_name(example):
     s1 = prepare_vertebra(example.scan, example.labels, "S1", kernel="B40f")
     with pytest.raises(UnsupportedLevelError, match=r"S1 is not supported.*fused into the sacrum"):
         fe_analysis(s1)
+    with pytest.raises(UnsupportedLevelError, match=r"S1 is not supported.*fused into the sacrum"):
+        fe_nonlinear(s1)
+
+
+def test_nonlinear_measure_refuses_a_sweep_it_would_drop():
+    with pytest.raises(ConfigError, match="runs one load case"):
+        parse_options(NonlinearFEOptions, {"sweep": ["flexion"]}, where="fe_nonlinear options")

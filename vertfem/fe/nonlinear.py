@@ -12,6 +12,9 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from pydantic import model_validator
+
+from ..labels import check_supported_level
 from ..options import parse_options
 from ..provenance import Flag
 from ..solvers.nonlinear_options import NonlinearOptions
@@ -29,6 +32,14 @@ __all__ = ["NonlinearFEOptions", "fe_nonlinear"]
 class NonlinearFEOptions(FEOptions, NonlinearOptions):
     """Options of the nonlinear FE measure: :class:`~vertfem.fe.options.FEOptions` and
     :class:`~vertfem.solvers.nonlinear_options.NonlinearOptions` in one flat model."""
+
+    @model_validator(mode="after")
+    def _one_load_case(self) -> NonlinearFEOptions:
+        # a sweep would be silently dropped: each nonlinear case is its own incremental analysis
+        if self.sweep:
+            raise ValueError("the nonlinear analysis runs one load case (load_case); a sweep of load cases is an "
+                             "option of the linear 'fe' measure — run fe_nonlinear once per case instead")
+        return self
 
     def nonlinear_options(self) -> NonlinearOptions:
         """The elastic–plastic part."""
@@ -74,6 +85,8 @@ def fe_nonlinear(
     from ..meshing import mesh_vertebra
     from ..solvers.loadcases import LoadCase
     from ..solvers.nonlinear import solve_nonlinear
+
+    check_supported_level(vertebra.name, "FE of the vertebral body")
 
     custom = load_case if isinstance(load_case, LoadCase) else None
     if custom is None and load_case is not None:
