@@ -69,6 +69,6 @@ def fe_analysis(
     cases = build_load_cases(opts, m.height_mm)
     if custom is not None:
         cases[0] = custom
-    main, *rest = solve_load_cases(m, cases, opts.solve_options())
+    main, *rest = solve_load_cases(m, cases, opts.solve_options(), nodal_cases=(0,))
     flags = [Flag.from_dict(f) for f in m.info.get("flags", [])]
     return dataclasses.replace(main, sweep=tuple(rest), provenance=vertebra.provenance("fe", opts, *flags))
