@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
@@ -274,6 +274,8 @@ def _outcome(future: Any, task: Task, client: Any, lost: str, timeout_s: float) 
         except OSError:  # the connection to the worker or the scheduler closed while fetching the result
             if client.status == "running":
                 return None
+            raise InfrastructureError(lost) from None
+        except CancelledError:  # dask cancels every future when the client loses the scheduler
             raise InfrastructureError(lost) from None
     if future.status == "error":
         exc = future.exception()

@@ -99,9 +99,42 @@ class ResultStore:
             extra = [c for c in cov.columns if c not in table.columns or c == "row"]
             table = table.merge(cov[extra], on="row", how="left").drop(columns="row")
             table = table.sort_values(keys).reset_index(drop=True)
+            table = _with_level_checks(table, tasks)
         fails = self.failures(recs)
         table.to_csv(self.outdir / "results.csv", index=False)
         if len(table):
             table.to_parquet(self.outdir / "results.parquet", index=False)
         fails.to_csv(self.outdir / "failures.csv", index=False)
         return table
+
+
+def _with_level_checks(table: pd.DataFrame, tasks: list[Any] | None) -> pd.DataFrame:
+    """The per-level plausibility checks of ``vertfem analyze``, per scan (subject, scan, kernel), on FE rows.
+
+    Levels of one scan are compared with each other (:func:`~vertfem.fe.plausibility.check_levels`), so the
+    study's table carries the same ``plausibility_*`` columns and flags as the CLI's levels table.
+    """
+    from ..fe.plausibility import check_levels
+    from ..materials import get_law
+
+    if "stiffness_N_per_mm" not in table.columns:
+        return table
+    law = next((t.settings["options"].get("law") for t in tasks or () if t.measure == "fe"), None)
+    spec = get_law(law or "morgan2003-vertebra")
+    exponent = spec.b if spec.form == "power" else 1.0
+    out = []
+    for _, scan in table.groupby(["subject", "scan", "kernel"], sort=False):
+        rows = {str(r["vertebra"]): r.to_dict() for _, r in scan.iterrows() if pd.notna(r["stiffness_N_per_mm"])}
+        checks = check_levels(rows, law_exponent=exponent)
+        scan = scan.copy()
+        for i, r in scan.iterrows():
+            check = checks.get(str(r["vertebra"]))
+            if check is None:
+                continue
+            for col, value in check.row().items():
+                scan.loc[i, col] = value
+            if check.flags:
+                codes = {*str(r.get("flags") or "").split(";"), *(f.code for f in check.flags)} - {"", "nan"}
+                scan.loc[i, "flags"] = ";".join(sorted(codes))
+        out.append(scan)
+    return pd.concat(out).loc[table.index]
