@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from ..dxa import DXAOptions, DXAResult, dxa_measure, dxa_total
-from ..errors import VertfemError
 from ..measures import table_row
 from ._args import add_options, options_from_args
-from ._common import add_inputs, check_output_dir, prepare_from_args, write_table
+from ._common import add_inputs
+from .measure import run_levels
 
 __all__ = ["register"]
 
@@ -25,39 +26,24 @@ def _line(r: dict[str, Any]) -> str:
 def cmd_dxa(args: argparse.Namespace, console: Console) -> int:
     """Project every level, print and save each, then the total; exit 3 when some levels were refused."""
     opts = options_from_args(DXAOptions, args, where="dxa options")
-    out = check_output_dir(args.output)
-    rows: list[dict[str, Any]] = []
     done: list[DXAResult] = []
-    errors: list[VertfemError] = []
-    for name, v in prepare_from_args(args).items():
-        try:
-            if isinstance(v, VertfemError):
-                raise v
-            res = dxa_measure(v, opts)
-        except VertfemError as exc:
-            errors.append(exc)
-            rows.append({"vertebra": name, "status": "failed", "error_type": type(exc).__name__,
-                         "error_message": str(exc)})
-            console.print(f"[red]{name}: {type(exc).__name__}:[/red] {exc}")
-            continue
+
+    def work(v: Any) -> tuple[dict[str, Any], Callable[[Path], Any], str]:
+        res = dxa_measure(v, opts)
         done.append(res)
         row = table_row(res)
-        rows.append({"vertebra": name, "status": "done", **row})
-        if out is not None:
-            res.save(out / name)
-        console.print(f"{name}: {_line(row)}" + (f" [yellow](flags: {row['flags']})[/yellow]" if row["flags"] else ""))
-    if not done:
-        raise errors[0]
-    if len(done) > 1:
-        total = dxa_total(done).row()
-        rows.append({"status": "total", **total})
-        console.print(f"{total['vertebra']}: {_line(total)}; T-score {total['dxa_t_score']:.1f}, %YAM "
-                      f"{total['dxa_percent_yam']:.0f} ({total['dxa_reference']}"
-                      + ("" if total["dxa_abmd_calibrated"] else "; uncalibrated aBMD, not a DXA diagnosis") + ")")
-    if out is not None:
-        paths = write_table(rows, Path(out), "dxa")
-        console.print(f"table → {paths['csv']}")
-    return 3 if errors else 0
+        return row, res.save, _line(row)
+
+    def total() -> dict[str, Any] | None:
+        if len(done) < 2:
+            return None
+        t = dxa_total(done).row()
+        console.print(f"{t['vertebra']}: {_line(t)}; T-score {t['dxa_t_score']:.1f}, %YAM "
+                      f"{t['dxa_percent_yam']:.0f} ({t['dxa_reference']}"
+                      + ("" if t["dxa_abmd_calibrated"] else "; uncalibrated aBMD, not a DXA diagnosis") + ")")
+        return {"status": "total", **t}
+
+    return run_levels(args, console, "dxa", work, total)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -54,10 +54,12 @@ SUMMARY: dict[str, Callable[[dict[str, Any]], str]] = {"vbmd": _vbmd, "fe": _fe,
 
 
 def run_levels(args: argparse.Namespace, console: Console, stem: str,
-               work: Callable[[Any], tuple[dict[str, Any], Callable[[Path], Any], str]]) -> int:
+               work: Callable[[Any], tuple[dict[str, Any], Callable[[Path], Any], str]],
+               total: Callable[[], dict[str, Any] | None] | None = None) -> int:
     """Prepare every level, run ``work`` on each, print, save and tabulate; the exit code says what happened.
 
     ``work(vertebra)`` returns the level's table row, a function saving its files into a folder, and a summary line.
+    ``total()``, called after the levels, may return one more row for the table (e.g. DXA's L1–L4 total).
     Returns 0 when every level succeeded, 3 when some were refused (recorded in the table); raises the first
     error when none succeeded.
     """
@@ -82,6 +84,9 @@ def run_levels(args: argparse.Namespace, console: Console, stem: str,
         console.print(f"{name}: {line}{flags}" + (f" → {out / name}" if out is not None else ""))
     if errors and len(errors) == len(rows):
         raise errors[0]
+    extra = total() if total is not None else None
+    if extra is not None:
+        rows.append(extra)
     if out is not None:
         paths = write_table(rows, out, stem)
         console.print(f"table → {paths['csv']}")

@@ -198,6 +198,18 @@ def return_mapping(
 _R2 = np.sqrt(0.5)
 
 
+@numba.njit(cache=True, inline="always")
+def _displacement_gradient(grad, elements, u, e, q, hh):
+    """hh[i, j] = du_i/dx_j of element ``e`` at quadrature point ``q``."""
+    hh[:] = 0.0
+    for a in range(10):
+        n = elements[e, a]
+        for i in range(3):
+            ui = u[3 * n + i]
+            for j in range(3):
+                hh[i, j] += ui * grad[e, q, a, j]
+
+
 @numba.njit(cache=True)
 def element_residuals(grad, wdet, elements, u, eps_p, alpha, params, eps_p_new, alpha_new, sig, state, dt):
     """Internal forces ``Σ_q w Bᵀσ`` of every element, (m, 30), after the return mapping at each point.
@@ -219,14 +231,9 @@ def element_residuals(grad, wdet, elements, u, eps_p, alpha, params, eps_p_new, 
         k0 = params[e, 3]
         h_ = params[e, 4]
         eps = np.empty(6)
+        hh = np.empty((3, 3))
         for q in range(nq):
-            hh = np.zeros((3, 3))  # hh[i, j] = du_i/dx_j
-            for a in range(10):
-                n = elements[e, a]
-                for i in range(3):
-                    ui = u[3 * n + i]
-                    for j in range(3):
-                        hh[i, j] += ui * grad[e, q, a, j]
+            _displacement_gradient(grad, elements, u, e, q, hh)
             eps[0] = hh[0, 0]
             eps[1] = hh[1, 1]
             eps[2] = hh[2, 2]
@@ -325,14 +332,9 @@ def elastic_yield_factors(grad, elements, u, params):
         g_, k_, b_, k0 = params[e, 0], params[e, 1], params[e, 2], params[e, 3]
         if not np.isfinite(k0):
             continue
+        hh = np.empty((3, 3))
         for q in range(nq):
-            hh = np.zeros((3, 3))
-            for a in range(10):
-                n = elements[e, a]
-                for i in range(3):
-                    ui = u[3 * n + i]
-                    for j in range(3):
-                        hh[i, j] += ui * grad[e, q, a, j]
+            _displacement_gradient(grad, elements, u, e, q, hh)
             tr = hh[0, 0] + hh[1, 1] + hh[2, 2]
             ss = 0.0
             for i in range(3):
