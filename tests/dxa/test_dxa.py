@@ -123,7 +123,8 @@ def test_tbs_like_ignores_pairs_outside_the_roi():
     n_h, n_v = 20 * (10 - k), (20 - k) * 10  # pairs inside the ROI per direction
     expected = k**2 * n_h / (n_h + n_v)
     assert variogram(img, roi, k) == pytest.approx(expected, rel=1e-12)
-    assert tbs_like_index(img, roi, pixel_mm=1.0) == pytest.approx(np.polyfit(np.log(k), np.log(expected), 1)[0])
+    slope = np.polyfit(np.log(k), np.log(expected), 1)[0]
+    assert tbs_like_index(img, roi, pixel_mm=1.0, lags_px=k) == pytest.approx(slope)
 
 
 def test_tbs_calibration_fit():

@@ -37,8 +37,8 @@ class DXAResult:
     abmd_dxa_g_cm2 : float
         ``abmd_calibration`` applied (NaN without one).
     tbs_like : float
-        Log–log variogram slope of the projected body (uncalibrated; not TBS: on phantoms it does not fall when
-        trabeculae degrade at equal BMD, see :mod:`vertfem.dxa.tbs`).
+        Log–log variogram slope of the projected body at 3–8 mm lags (uncalibrated, not TBS; on phantoms it falls
+        when trabeculae degrade at equal BMD but also when they thin, see :mod:`vertfem.dxa.tbs`).
     tbs : float
         ``tbs_calibration`` applied (NaN without one).
     t_score, percent_yam : float
@@ -126,7 +126,10 @@ def _tbs_roi(projection: Projection, erosion_mm: float) -> np.ndarray:
     return np.asarray(body.reshape(r // 2, 2, c // 2, 2).all(axis=(1, 3)), dtype=bool)
 
 
-def _tbs(projection: Projection, opts: DXAOptions, vertebra: Vertebra) -> tuple[float, list[Flag]]:
+def _tbs(opts: DXAOptions, vertebra: Vertebra) -> tuple[float, list[Flag]]:
+    # its own projection: the chosen region, no soft-tissue baseline (scale-free, see vertfem.dxa.tbs)
+    projection = project_vertebra(vertebra, opts.model_copy(update={"region": opts.tbs_region,
+                                                                    "soft_tissue_baseline": False}))
     roi = _tbs_roi(projection, opts.tbs_erosion_mm)
     flags: list[Flag] = []
     if int(roi.sum()) < MIN_TBS_PIXELS:
@@ -180,7 +183,7 @@ def dxa_measure(vertebra: Vertebra, options: DXAOptions | dict[str, Any] | None 
     proj = project_vertebra(vertebra, opts)
     if proj.area_cm2 <= 0:
         raise EmptyROIError(f"the projected region of {vertebra.name} is empty; check the mask and the frame")
-    tbs_like, tbs_flags = _tbs(proj, opts, vertebra)
+    tbs_like, tbs_flags = _tbs(opts, vertebra)
     dxa = opts.abmd_calibration.apply(proj.abmd_g_cm2) if opts.abmd_calibration else float("nan")
     row = load_reference(opts.reference).row(vertebra.name, opts.sex)
     ab = dxa if opts.abmd_calibration else proj.abmd_g_cm2

@@ -65,8 +65,14 @@ class DXAOptions(Options):
         tissue beside the spine.
     baseline_shell_mm : float
         Thickness of that shell, mm (outside the dilated mask).
+    tbs_region : {"body", "whole"}
+        The projection the TBS-like index reads: the vertebral body alone (default; a CT can leave out the
+        posterior elements, whose projected edges otherwise dominate the variogram) or the whole vertebra as DXA
+        sees it. Either is projected without the soft-tissue baseline, so that scaling all mineral leaves the index
+        unchanged (:mod:`vertfem.dxa.tbs`).
     tbs_lags_px : tuple of int
-        Lags (pixels) of the variogram whose log–log slope is the TBS-like index.
+        Lags (pixels) of the variogram whose log–log slope is the TBS-like index (default 3–8: beyond the CT's
+        point-spread function at 1 mm pixels, see :mod:`vertfem.dxa.tbs`).
     tbs_erosion_mm : float
         The variogram's region is the projected body eroded by this distance (edges excluded).
     tbs_calibration : LinearCalibration, optional
@@ -92,7 +98,9 @@ class DXAOptions(Options):
                                                                                "mm (none: no lateral limit)")
     soft_tissue_baseline: bool = Field(True, description="subtract the soft-tissue density around the vertebra")
     baseline_shell_mm: float = Field(6.0, gt=0.0, le=30.0, description="soft-tissue shell thickness, mm")
-    tbs_lags_px: tuple[int, ...] = Field((1, 2, 3), min_length=2, description="variogram lags of the TBS-like "
+    tbs_region: Region = Field("body", description="projection of the TBS-like index: the vertebral body alone "
+                                                   "or the whole vertebra")
+    tbs_lags_px: tuple[int, ...] = Field((3, 4, 5, 6, 7, 8), min_length=2, description="variogram lags of the TBS-like "
                                                                                "slope, pixels")
     tbs_erosion_mm: float = Field(2.0, ge=0.0, le=10.0, description="TBS region = projected body eroded by "
                                                                     "this, mm")
