@@ -27,7 +27,7 @@ def test_dxa_command_writes_levels_and_total(example, tmp_path):
     assert total["status"] == "total" and abs(total["dxa_abmd_g_cm2"] - 0.4164) < 5e-4
     for lv in ("L1", "L4"):
         assert {p.name for p in (tmp_path / lv).iterdir()} == {"dxa.json", "dxa_projection.nii.gz",
-                                                               "dxa_projection.png"}
+                                                               "dxa_projection.png", "dxa_tbs_projection.nii.gz"}
 
 
 def test_dxa_command_records_refused_levels(example, tmp_path):

@@ -127,6 +127,28 @@ def test_tbs_like_ignores_pairs_outside_the_roi():
     assert tbs_like_index(img, roi, pixel_mm=1.0, lags_px=k) == pytest.approx(slope)
 
 
+def test_tbs_like_is_unchanged_by_a_uniform_change_of_mineral_and_leaves_out_the_posterior_elements():
+    # noise-free CT, no soft tissue: every density × 0.6 at the same geometry scales the (baseline-free) image the
+    # index reads, and the slope is scale-free; the whole vertebra's projection (posterior elements) reads otherwise
+    from dataclasses import replace
+
+    from vertfem.ctsim import SIMULATED_KERNELS
+    from vertfem.phantom import render_phantom
+
+    quiet = replace(SIMULATED_KERNELS["smooth"], noise_sd_HU=0.0)
+    spec = PhantomSpec(microstructure="rods", background_density_mg_cm3=0.0, posterior_elements=True, seed=3)
+    values = {}
+    for f in (1.0, 0.6):
+        s = replace(spec, trabecular_vbmd_mg_cm3=120.0 * f, tissue_density_mg_cm3=1000.0 * f,
+                    cortical_density_mg_cm3=700.0 * f, posterior_density_mg_cm3=350.0 * f)
+        ct = vf.simulate_ct(render_phantom(s, spacing_mm=0.75, oversample=2), quiet)
+        v = vf.prepare_vertebra(ct.scan, ct.labels, "L1", kernel=ct.scan.kernel, hu_check=False)
+        values[f] = {reg: dxa_measure(v, tbs_region=reg).tbs_like for reg in ("body", "whole")}
+    for reg in ("body", "whole"):
+        assert values[0.6][reg] == pytest.approx(values[1.0][reg], abs=1e-5)
+    assert abs(values[1.0]["whole"] - values[1.0]["body"]) > 0.1
+
+
 def test_tbs_calibration_fit():
     c = fit_tbs_calibration([1.0, 1.5, 2.0, np.nan], [1.2, 1.3, 1.4, 1.0])
     assert (c.slope, c.intercept) == pytest.approx((0.2, 1.0))
@@ -150,3 +172,6 @@ def test_save_writes_record_and_images(example, tmp_path):
     back = sitk.GetArrayFromImage(sitk.ReadImage(str(paths["projection"])))
     assert back.shape == r.projection.image_g_cm2.shape
     assert paths["png"].stat().st_size > 1000
+    tbs_back = sitk.ReadImage(str(paths["tbs_projection"]))
+    assert np.allclose(sitk.GetArrayFromImage(tbs_back), r.tbs_projection.image_g_cm2, rtol=1e-6)
+    assert tbs_back.GetSpacing() == (1.0, 1.0)

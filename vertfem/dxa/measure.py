@@ -44,6 +44,8 @@ class DXAResult:
     t_score, percent_yam : float
         Against the reference row of this level, if the reference has one (NaN otherwise).
     projection : Projection
+    tbs_projection : Projection
+        The image the TBS-like index reads (``tbs_region``, no soft-tissue baseline).
     options : DXAOptions
     provenance : Provenance
     """
@@ -60,6 +62,7 @@ class DXAResult:
     t_score: float
     percent_yam: float
     projection: Projection
+    tbs_projection: Projection
     options: DXAOptions
     source: Vertebra
     provenance: Provenance
@@ -77,22 +80,28 @@ class DXAResult:
         }
 
     def save(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``dxa.json`` (values + provenance), ``dxa_projection.nii.gz`` (g/cm²) and ``dxa_projection.png``."""
+        """Write ``dxa.json`` (values + provenance), ``dxa_projection.nii.gz`` (g/cm²), ``dxa_projection.png`` and
+        ``dxa_tbs_projection.nii.gz`` (g/cm², the image the TBS-like index reads)."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
-        img = sitk.GetImageFromArray(self.projection.image_g_cm2.astype(np.float32))
-        img.SetSpacing((self.projection.pixel_mm, self.projection.pixel_mm))
-        nii = out / "dxa_projection.nii.gz"
-        try:
-            sitk.WriteImage(img, str(nii))
-        except RuntimeError as exc:
-            raise OutputError(f"cannot write {nii}: {exc}") from exc
+        nii, tbs_nii = (_write_projection(p, out / name) for p, name in (
+            (self.projection, "dxa_projection.nii.gz"), (self.tbs_projection, "dxa_tbs_projection.nii.gz")))
         png = save_projection_png(self.projection, out / "dxa_projection.png",
                                   title=f"{self.vertebra}: aBMD {self.abmd_g_cm2:.3f} g/cm², TBS-like "
                                         f"{self.tbs_like:.3f}")
         rec = write_record(out / "dxa.json", self.row(), self.provenance,
                            box_mm=list(self.projection.box_mm), reference=load_reference(self.options.reference).name)
-        return {"json": rec, "projection": nii, "png": png}
+        return {"json": rec, "projection": nii, "png": png, "tbs_projection": tbs_nii}
+
+
+def _write_projection(projection: Projection, path: Path) -> Path:
+    img = sitk.GetImageFromArray(projection.image_g_cm2.astype(np.float32))
+    img.SetSpacing((projection.pixel_mm, projection.pixel_mm))
+    try:
+        sitk.WriteImage(img, str(path))
+    except RuntimeError as exc:
+        raise OutputError(f"cannot write {path}: {exc}") from exc
+    return path
 
 
 def save_projection_png(projection: Projection, path: str | Path, *, title: str = "") -> Path:
@@ -126,20 +135,21 @@ def _tbs_roi(projection: Projection, erosion_mm: float) -> np.ndarray:
     return np.asarray(body.reshape(r // 2, 2, c // 2, 2).all(axis=(1, 3)), dtype=bool)
 
 
-def _tbs(opts: DXAOptions, vertebra: Vertebra) -> tuple[float, list[Flag]]:
+def _tbs(opts: DXAOptions, vertebra: Vertebra) -> tuple[float, Projection, list[Flag]]:
     # its own projection: the chosen region, no soft-tissue baseline (scale-free, see vertfem.dxa.tbs)
     projection = project_vertebra(vertebra, opts.model_copy(update={"region": opts.tbs_region,
                                                                     "soft_tissue_baseline": False}))
     roi = _tbs_roi(projection, opts.tbs_erosion_mm)
     flags: list[Flag] = []
     if int(roi.sum()) < MIN_TBS_PIXELS:
-        return float("nan"), [Flag("tbs_roi_small", f"the TBS region holds {int(roi.sum())} pixels of "
+        return float("nan"), projection, [Flag("tbs_roi_small", f"the TBS region holds {int(roi.sum())} pixels of "
                                    f"{opts.pixel_mm:g} mm (fewer than {MIN_TBS_PIXELS}): no TBS-like index")]
     coarse = max(vertebra.scan.geometry.spacing_mm)
     if coarse > opts.pixel_mm:
         flags.append(Flag("tbs_unresolved", f"CT voxels up to {coarse:g} mm are coarser than the {opts.pixel_mm:g} mm "
                           "pixels of the variogram: the TBS-like index describes the interpolation, not the bone"))
-    return tbs_like_index(projection.image_g_cm2, roi, pixel_mm=opts.pixel_mm, lags_px=opts.tbs_lags_px), flags
+    index = tbs_like_index(projection.image_g_cm2, roi, pixel_mm=opts.pixel_mm, lags_px=opts.tbs_lags_px)
+    return index, projection, flags
 
 
 def _scale_flag(opts: DXAOptions) -> list[Flag]:
@@ -183,7 +193,7 @@ def dxa_measure(vertebra: Vertebra, options: DXAOptions | dict[str, Any] | None 
     proj = project_vertebra(vertebra, opts)
     if proj.area_cm2 <= 0:
         raise EmptyROIError(f"the projected region of {vertebra.name} is empty; check the mask and the frame")
-    tbs_like, tbs_flags = _tbs(opts, vertebra)
+    tbs_like, tbs_proj, tbs_flags = _tbs(opts, vertebra)
     dxa = opts.abmd_calibration.apply(proj.abmd_g_cm2) if opts.abmd_calibration else float("nan")
     row = load_reference(opts.reference).row(vertebra.name, opts.sex)
     ab = dxa if opts.abmd_calibration else proj.abmd_g_cm2
@@ -191,7 +201,8 @@ def dxa_measure(vertebra: Vertebra, options: DXAOptions | dict[str, Any] | None 
         vertebra=vertebra.name, kernel=cal.kernel, abmd_g_cm2=proj.abmd_g_cm2, bmc_g=proj.bmc_g,
         area_cm2=proj.area_cm2, abmd_dxa_g_cm2=dxa, tbs_like=tbs_like,
         tbs=opts.tbs_calibration.apply(tbs_like) if opts.tbs_calibration else float("nan"),
-        t_score=t_score(ab, row), percent_yam=percent_yam(ab, row), projection=proj, options=opts,
+        t_score=t_score(ab, row), percent_yam=percent_yam(ab, row), projection=proj, tbs_projection=tbs_proj,
+        options=opts,
         source=vertebra, provenance=vertebra.provenance("dxa", opts, *proj.flags, *tbs_flags, *_scale_flag(opts)),
     )
 
