@@ -175,9 +175,11 @@ def test_view_carries_title_triad_legend_and_clipped_range_marker(box):
     assert bar.GetDrawAboveRangeSwatch() and bar.GetAboveRangeAnnotation() == f"▲ max {vm.max():.4g}"
     assert bar.GetDrawBelowRangeSwatch() and bar.GetBelowRangeAnnotation() == f"▼ min {vm.min():.4g}"
     shown = texts(p)
-    # the title's vertebra and load case come from the result.json beside the VTU
+    # the title's vertebra and load case and the sets' roles (from the load case's conditions, not its wording)
+    # come from the result.json beside the VTU
     assert "mesh · axial compression · displacements × 30" in shown
     assert "● inferior endplate nodes: fixed" in shown and "● superior endplate nodes: loaded" in shown
+    assert viz.result_info(viz.result_grid(box.vtu))["set_roles"] == "inferior=fixed;superior=loaded"
     frame = viz.frame_axes(viz.result_grid(box.vtu))
     m = np.array([[p.renderer.axes_actor.GetUserMatrix().GetElement(i, j) for j in range(3)] for i in range(3)])
     np.testing.assert_allclose(m, np.column_stack([frame["lateral"], frame["anterior"], frame["cranial"]]))

@@ -192,6 +192,11 @@ def test_builtin_names_and_yaml():
         {"type": "displacement", "nodes": {"name": "front", "within": "superior", "plane": [[0, 0, 0], [0, 1, 0]]},
          "uz": -0.1}]}, height_mm=20.0)
     assert custom.conditions[1].nodes.within == "superior" and custom.reports == "axial"
+    # the roles a view's legend shows come from the conditions, not from the description's words
+    assert custom.set_roles == {"inferior": "fixed", "front": "loaded"}
+    assert builtin_load_case("flexion", 20.0).set_roles == {"inferior": "fixed", "superior": "loaded"}
+    roller = LoadCase("roller", (Displacement("inferior", uz=0.0), Displacement("superior", uz=-0.1)))
+    assert roller.set_roles == {"inferior": "loaded", "superior": "loaded"}  # a roller is not clamped
     with pytest.raises(ConfigError, match="unknown built-in"):
         builtin_load_case("torsion", 20.0)
     with pytest.raises(BoundaryConditionError, match="bending angle"):

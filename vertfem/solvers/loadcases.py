@@ -194,6 +194,22 @@ class LoadCase:
     meta: dict = field(default_factory=dict)
 
     @property
+    def set_roles(self) -> dict[str, str]:
+        """``fixed`` (every displacement component held at zero) or ``loaded`` for each node set with a condition.
+
+        Examples
+        --------
+        >>> axial_compression(25.0).set_roles
+        {'inferior': 'fixed', 'superior': 'loaded'}
+        """
+        roles: dict[str, str] = {}
+        for c in self.conditions:
+            fixed = isinstance(c, Displacement) and c.components == {0: 0.0, 1: 0.0, 2: 0.0}
+            name = _set_name(c.nodes)
+            roles[name] = "fixed" if fixed and roles.get(name, "fixed") == "fixed" else "loaded"
+        return roles
+
+    @property
     def rotation(self) -> Rotation | None:
         """The rotation prescribed on the loaded set, if any."""
         for c in self.conditions:

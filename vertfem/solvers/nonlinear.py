@@ -240,7 +240,8 @@ def _result(mesh: VertebraMesh, load_case: LoadCase, opts: NonlinearOptions, mat
     timings["postprocess"] = time.perf_counter() - t
     return NonlinearResult(
         vertebra=str(mesh.info.get("vertebra") or "mesh"), kernel=mesh.info.get("kernel"), load_case=load_case.name,
-        load_case_description=load_case.description, material=mat.summary(), height_mm=prob.height_mm,
+        load_case_description=load_case.description, set_roles=load_case.set_roles, material=mat.summary(),
+        height_mm=prob.height_mm,
         load_factor=lam, displacement_mm=d, force_N=f,
         reactions_N={name: np.array([r[name] for r in curve.reactions]) for name in prob.sets},
         stiffness_N_per_mm=stiffness, strength_nonlinear_N=curve.best[0],

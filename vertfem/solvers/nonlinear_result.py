@@ -84,6 +84,7 @@ class NonlinearResult:
     fields: dict[str, np.ndarray] = field(repr=False)
     nodal: dict[str, np.ndarray] = field(repr=False)
     mesh: VertebraMesh = field(repr=False)
+    set_roles: dict[str, str] = field(default_factory=dict)
 
     @property
     def apparent_strain(self) -> np.ndarray:
@@ -132,6 +133,7 @@ class NonlinearResult:
         """Everything beyond the row: definitions, the curve, the step log, solver and timings."""
         return {
             "load_case_description": self.load_case_description,
+            "set_roles": self.set_roles,
             "height_mm": self.height_mm,
             "strength_definition": "maximum axial reaction of the loaded node set up to max_apparent_strain",
             "yield_definition": f"intersection with the initial stiffness line offset by "

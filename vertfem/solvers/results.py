@@ -81,6 +81,8 @@ class FEResult:
         Endplate sets of the model (sizes, areas, normals, wedge angle).
     sweep : tuple of FEResult
         The other load cases solved on the same model.
+    set_roles : dict
+        ``fixed`` or ``loaded`` per constrained node set (:attr:`~vertfem.solvers.loadcases.LoadCase.set_roles`).
     """
 
     measure: ClassVar[str] = "fe"
@@ -115,6 +117,7 @@ class FEResult:
     nodal: dict[str, np.ndarray] = field(repr=False)
     mesh: VertebraMesh = field(repr=False)
     sweep: tuple[FEResult, ...] = ()
+    set_roles: dict[str, str] = field(default_factory=dict)
 
     def case_row(self) -> dict[str, Any]:
         """This load case's own values (no sweep columns)."""
@@ -164,6 +167,7 @@ class FEResult:
         """Everything beyond the row: regions, reactions, all strengths, endplates, solver, timings, frame, quality."""
         return {
             "load_case_description": self.load_case_description,
+            "set_roles": self.set_roles,
             "strengths_N": self.strengths_N,
             "applied_axial_displacement_mm": self.applied_axial_displacement_mm,
             "applied_rotation_deg": self.applied_rotation_deg,

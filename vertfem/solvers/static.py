@@ -398,7 +398,7 @@ def _result(mesh: VertebraMesh, case: _Case, local: np.ndarray, k: sp.csr_matrix
     return FEResult(
         vertebra=str(mesh.info.get("vertebra") or "mesh"),
         kernel=mesh.info.get("kernel"),
-        load_case=lc.name, load_case_description=lc.description or "custom load case",
+        load_case=lc.name, load_case_description=lc.description or "custom load case", set_roles=lc.set_roles,
         stiffness_N_per_mm=stiffness, rotational_stiffness_Nm_per_deg=rot_stiffness, axial_force_N=float(f_axial),
         moment_Nm=moment,
         strength_N=strengths.get(rule_key) if rule_key else None,

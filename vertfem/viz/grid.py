@@ -20,7 +20,7 @@ from ..errors import ConfigError, OutputError, UnknownFieldError
 
 __all__ = ["available_fields", "field_values", "frame_axes", "result_grid", "result_info"]
 
-_INFO_KEYS = ("vertebra", "kernel", "load_case", "load_case_description")
+_INFO_KEYS = ("vertebra", "kernel", "load_case", "load_case_description", "set_roles")
 
 
 def _set_info(grid: pv.UnstructuredGrid, info: dict[str, Any]) -> None:
@@ -40,7 +40,13 @@ def _info_from_json(vtu: Path) -> dict[str, Any]:
         return {}
     if not isinstance(doc, dict) or doc.get("measure") != "fe":
         return {}
-    return {**doc.get("values", {}), "load_case_description": doc.get("load_case_description")}
+    return {**doc.get("values", {}), "load_case_description": doc.get("load_case_description"),
+            "set_roles": _roles_text(doc.get("set_roles") or {})}
+
+
+def _roles_text(roles: dict[str, str]) -> str:
+    """The node sets' roles as one string, ``inferior=fixed;superior=loaded`` (field data holds strings)."""
+    return ";".join(f"{k}={v}" for k, v in roles.items())
 
 
 def result_grid(source: Any) -> pv.UnstructuredGrid:
@@ -87,7 +93,8 @@ def result_grid(source: Any) -> pv.UnstructuredGrid:
         point, cell = source.vtu_fields()
         grid = to_pyvista(source.mesh, point_data=point, cell_data=cell)
         _set_info(grid, {"vertebra": source.vertebra, "kernel": source.kernel, "load_case": source.load_case,
-                         "load_case_description": source.load_case_description})
+                         "load_case_description": source.load_case_description,
+                         "set_roles": _roles_text(source.set_roles)})
         return grid
     if isinstance(source, VertebraMesh):
         return to_pyvista(source)
@@ -96,7 +103,8 @@ def result_grid(source: Any) -> pv.UnstructuredGrid:
 
 
 def result_info(grid: pv.UnstructuredGrid) -> dict[str, str]:
-    """Vertebra, kernel, load case and its description carried by a grid (keys absent when unknown)."""
+    """Vertebra, kernel, load case, its description and the node sets' roles (``set=role;…``) carried by a grid
+    (keys absent when unknown)."""
     fd = grid.field_data
     return {k: str(np.ravel(fd[f"vertfem_{k}"])[0]) for k in _INFO_KEYS if f"vertfem_{k}" in fd}
 

@@ -88,18 +88,10 @@ def _deformation(grid: pv.UnstructuredGrid, opts: ViewOptions) -> float | None:
     return opts.deformed_scale if "displacement_mm" in grid.point_data else None
 
 
-def _set_roles(description: str) -> dict[str, str]:
-    """Role of each node set named in a load case description.
-
-    ("inferior endplate fixed in all directions; superior endplate displaced …" or the short
-    "inferior fixed; superior uz = …").
-    """
-    roles = {}
-    for part in description.split(";"):
-        words = [w for w in part.split() if w != "endplate"]
-        if len(words) >= 2:
-            roles[words[0]] = "fixed" if words[1] == "fixed" else "loaded"
-    return roles
+def _set_roles(info: dict[str, str]) -> dict[str, str]:
+    """Role of each node set from a result's ``set_roles`` metadata (``inferior=fixed;superior=loaded``)."""
+    pairs = (part.split("=", 1) for part in info.get("set_roles", "").split(";") if "=" in part)
+    return {k: v for k, v in pairs}  # noqa: C416 (dict() of split lists fails mypy)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -219,7 +211,7 @@ def _add_sets(p: pv.Plotter, grid: pv.UnstructuredGrid, opts: ViewOptions, f: fl
         # only the nodes of the half that is drawn
         fr = frame_axes(grid)
         keep = (np.asarray(grid.points) - fr["centroid"]) @ fr[_CLIP_NORMAL[opts.clip]] <= 1e-9
-    roles = _set_roles(result_info(grid).get("load_case_description", ""))
+    roles = _set_roles(result_info(grid))
     lines = []
     for name in grid.point_data.keys():
         if not name.startswith("set_") or name == "set_surface":
