@@ -18,7 +18,7 @@ import pyvista as pv
 
 from ..errors import ConfigError, OutputError, UnknownFieldError
 
-__all__ = ["available_fields", "field_values", "frame_axes", "result_grid", "result_info"]
+__all__ = ["available_fields", "field_values", "frame_axes", "node_set_roles", "result_grid", "result_info"]
 
 _INFO_KEYS = ("vertebra", "kernel", "load_case", "load_case_description", "set_roles")
 
@@ -107,6 +107,20 @@ def result_info(grid: pv.UnstructuredGrid) -> dict[str, str]:
     (keys absent when unknown)."""
     fd = grid.field_data
     return {k: str(np.ravel(fd[f"vertfem_{k}"])[0]) for k in _INFO_KEYS if f"vertfem_{k}" in fd}
+
+
+def node_set_roles(grid: pv.UnstructuredGrid) -> dict[str, str]:
+    """Role (``fixed`` / ``loaded``) of each node set of the result a grid shows (empty when unknown).
+
+    Examples
+    --------
+    >>> g = pv.ImageData(dimensions=(2, 2, 2)).cast_to_unstructured_grid()
+    >>> _set_info(g, {"set_roles": _roles_text({"inferior": "fixed", "superior": "loaded"})})
+    >>> node_set_roles(g)
+    {'inferior': 'fixed', 'superior': 'loaded'}
+    """
+    parts = (part.partition("=") for part in result_info(grid).get("set_roles", "").split(";"))
+    return {k: v for k, sep, v in parts if sep}
 
 
 def available_fields(grid: pv.UnstructuredGrid) -> list[str]:

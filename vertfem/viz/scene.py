@@ -22,7 +22,7 @@ from vtkmodules.vtkCommonCore import VTK_FONT_FILE
 
 from ..options import parse_options
 from .backend import new_plotter
-from .grid import field_values, frame_axes, result_grid, result_info
+from .grid import field_values, frame_axes, node_set_roles, result_grid, result_info
 from .options import ViewOptions
 from .style import DIFFERENCE_STYLE, FONT_FILE, ColourScale, colour_scale, field_style
 
@@ -86,12 +86,6 @@ def auto_title(info: dict[str, str], deformed_scale: float | None) -> str:
 def _deformation(grid: pv.UnstructuredGrid, opts: ViewOptions) -> float | None:
     """The deformation scale a title reports (None when the grid has no displacements)."""
     return opts.deformed_scale if "displacement_mm" in grid.point_data else None
-
-
-def _set_roles(info: dict[str, str]) -> dict[str, str]:
-    """Role of each node set from a result's ``set_roles`` metadata (``inferior=fixed;superior=loaded``)."""
-    pairs = (part.split("=", 1) for part in info.get("set_roles", "").split(";") if "=" in part)
-    return {k: v for k, v in pairs}  # noqa: C416 (dict() of split lists fails mypy)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -211,7 +205,7 @@ def _add_sets(p: pv.Plotter, grid: pv.UnstructuredGrid, opts: ViewOptions, f: fl
         # only the nodes of the half that is drawn
         fr = frame_axes(grid)
         keep = (np.asarray(grid.points) - fr["centroid"]) @ fr[_CLIP_NORMAL[opts.clip]] <= 1e-9
-    roles = _set_roles(result_info(grid))
+    roles = node_set_roles(grid)
     lines = []
     for name in grid.point_data.keys():
         if not name.startswith("set_") or name == "set_surface":
