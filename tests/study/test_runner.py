@@ -217,6 +217,38 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(cohort_dir, tmp_path):
     assert study_status(path)["vbmd"]["done"] == 24
 
 
+def test_ctrl_c_before_the_first_task_leaves_no_traceback(cohort_dir, tmp_path):
+    """Ctrl-C while the inputs are hashed and the workers still import (CI hit the latter at stop 26)."""
+    path = vbmd_study(cohort_dir, tmp_path, scans=4)
+    with open(tmp_path / "run.out", "w") as out:
+        proc = _cli(path, stdout=out)
+        deadline = time.time() + 60
+        while time.time() < deadline and len(_pool_workers(proc.pid)) < 3:  # the resource tracker and 2 workers
+            time.sleep(0.01)
+        assert not list((tmp_path / "out" / "records").glob("[!.]*.json")), "the workers should still be starting"
+        os.killpg(proc.pid, signal.SIGINT)
+        code = proc.wait(timeout=60)
+    text = (tmp_path / "run.out").read_text()
+    assert code == 130 and "Traceback" not in text and "KeyboardInterrupt" not in text, text
+
+
+def test_pool_workers_ignore_ctrl_c_from_their_start_and_share_the_cores(cohort_dir, tmp_path):
+    from vertfem.study.backends import start_pool, stop_pool
+
+    pool = start_pool(2, load_study(vbmd_study(cohort_dir, tmp_path)))
+    try:
+        procs = list(pool._processes.values())
+        assert len(procs) == 2
+        for p in procs:  # long before their initializer has run: they are still importing
+            os.kill(p.pid, signal.SIGINT)
+        threads = [pool.submit(os.getenv, "NUMBA_NUM_THREADS").result(timeout=120) for _ in range(4)]
+        time.sleep(0.5)
+        assert all(p.is_alive() for p in procs)
+    finally:
+        stop_pool(pool)
+    assert set(threads) == {str(max(1, (os.cpu_count() or 1) // 2))}
+
+
 def kill_worker_on_s001_b40f(task, study, outdir):
     """Run a task as the pool does, except that S001's B40f task kills its worker (as the OOM killer would)."""
     from vertfem.study import backends

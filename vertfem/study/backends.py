@@ -5,8 +5,10 @@ Each backend yields ``(task, record)`` as tasks finish. A record comes from
 the measure itself, so anything else that goes wrong is the machinery's, and
 is never written down as a failed task:
 
-* **Local pool.** Workers ignore Ctrl-C (the main process stops them), and
-  die with their parent: Linux delivers SIGKILL to them when the main process
+* **Local pool.** Workers ignore Ctrl-C (the main process stops them) from
+  the moment they exist: they are spawned with SIGINT blocked, so a Ctrl-C
+  while one still imports cannot print its traceback; and they die with
+  their parent: Linux delivers SIGKILL to them when the main process
   dies (``PR_SET_PDEATHSIG``) and a watchdog thread exits when the parent pid
   changes (other systems). A worker that dies (out of memory, killed) breaks
   the pool. Each task leaves a marker file while it runs, so the tasks that
@@ -81,6 +83,24 @@ def _watch_parent(parent: int) -> None:
         if os.getppid() != parent:
             os._exit(1)
         time.sleep(1.0)
+
+
+@contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold Ctrl-C back in this thread while it spawns workers, which inherit the blocked signal across exec.
+
+    A worker ignores SIGINT only once its initializer runs, after seconds of unpickling and importing; a Ctrl-C
+    to the process group before that raised KeyboardInterrupt in it with a traceback. CPython spawns its own
+    resource tracker the same way. A Ctrl-C that arrives meanwhile is delivered here when the block is lifted.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no process groups to deliver Ctrl-C to workers
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _init_worker(parent: int) -> None:
@@ -159,12 +179,15 @@ def start_pool(workers: int, study: Study) -> ProcessPoolExecutor:
     (hashing inputs, the pre-flight check), so that their start-up overlaps it."""
     from ..measures import MEASURES
 
-    with worker_threads(workers):
-        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                                   initargs=(os.getpid(),))
     modules = tuple(MEASURES[m].run_path.partition(":")[0] for m in study.enabled())
-    for _ in range(workers):
-        pool.submit(_warm, modules)  # an import error surfaces again, as the task's own error
+    # no worker starts here, but CPython's resource tracker may, and it unblocks SIGINT after its own spawn
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                               initargs=(os.getpid(),))
+    # a spawn-context pool starts a worker at each submit that finds none idle, from this thread and with this
+    # environment: these submits start all of them
+    with worker_threads(workers), _sigint_held():
+        for _ in range(workers):
+            pool.submit(_warm, modules)  # an import error surfaces again, as the task's own error
     return pool
 
 

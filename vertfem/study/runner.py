@@ -124,11 +124,17 @@ class RunProgress:
 
 
 class StudyInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a run: finished tasks are recorded and the results table written; ``run`` says what was done."""
+    """Ctrl-C during a run: finished tasks are recorded and the results table written; ``run`` says what was done.
 
-    def __init__(self, run: StudyRun, study_file: str) -> None:
-        super().__init__(f"interrupted: {run.done + run.failed} tasks finished in this run and recorded, "
-                         f"{run.not_run} not run; resume with `vertfem study run {study_file}`")
+    Ctrl-C while the run still prepares (hashing the inputs, the pre-flight check) stops it the same way, with
+    nothing recorded.
+    """
+
+    def __init__(self, run: StudyRun, study_file: str, *, preparing: bool = False) -> None:
+        what = ("before any task ran (while the inputs were hashed and the study checked); nothing was recorded"
+                if preparing else
+                f"{run.done + run.failed} tasks finished in this run and recorded, {run.not_run} not run")
+        super().__init__(f"interrupted: {what}; resume with `vertfem study run {study_file}`")
         self.run = run
 
 
@@ -306,9 +312,13 @@ def run_study(
             chosen = select_tasks(tasks, store, subjects=subjects, measures=measures, failed_only=failed_only)
             pending, skipped, changed = _pending(chosen, store, force)
             report = _preflight(study, cohort, pending, workers, strict, slog) if check else None
-        except BaseException:
+        except BaseException as exc:
             if pool is not None:
                 stop_pool(pool)
+            if isinstance(exc, KeyboardInterrupt):
+                slog.line(logging.WARNING, "interrupted before any task ran")
+                raise StudyInterrupted(StudyRun(0, 0, 0, 0, 0.0, 0.0, backend, log_path=log_path),
+                                       str(study.source or study.root), preparing=True) from None
             raise
         if pool is not None and not pending:
             stop_pool(pool)
