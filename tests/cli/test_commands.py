@@ -42,6 +42,18 @@ def test_errors_exit_1_with_class_and_message(example, capsys):
     assert "VertebraCutByFOVError" in capsys.readouterr().out
 
 
+def test_ctrl_c_exits_130_with_one_line(example, monkeypatch, capsys):
+    from vertfem import vbmd
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(vbmd, "trabecular_vbmd", interrupted)
+    p = example.paths
+    assert main(["vbmd", str(p["ct"]), str(p["labels"]), "--vertebra", "L2", "--kernel", "B40f"]) == 130
+    assert capsys.readouterr().out.strip() == "interrupted"
+
+
 def test_several_levels_with_a_refused_one_exit_3_and_record_it(example, tmp_path):
     p = example.paths
     rc = main(["vbmd", str(p["ct"]), str(p["labels"]), "--vertebra", "T12-L2", "--kernel", "B40f", "-o",

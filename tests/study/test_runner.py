@@ -198,10 +198,11 @@ def test_no_orphaned_workers_10_s_after_sigkill_of_the_main_process(cohort_dir, 
     assert not alive, f"orphaned workers after 10 s: {[p.pid for p in alive]}"
 
 
-def test_ctrl_c_stops_cleanly_and_says_how_to_resume(cohort_dir, tmp_path):
+@pytest.mark.parametrize("backend", [(), ("--cluster", "local")], ids=["pool", "dask"])
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(cohort_dir, tmp_path, backend):
     path = vbmd_study(cohort_dir, tmp_path, scans=4)
     with open(tmp_path / "run.out", "w") as out:
-        proc = _cli(path, stdout=out)
+        proc = _cli(path, *backend, stdout=out)
         _wait_records(tmp_path / "out", 2)
         workers = _pool_workers(proc.pid)
         os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole process group

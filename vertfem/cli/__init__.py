@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 1 vertfem error, 2 usage, 3 finished with failed items)."""
+    """Run the CLI; returns the exit code (0 ok, 1 vertfem error, 2 usage, 3 finished with failed items, 130 Ctrl-C)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -63,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VertfemError as exc:
         console.print(f"[red]error ({type(exc).__name__}):[/red] {exc}")
         return 1
+    except KeyboardInterrupt:  # a study says itself what was recorded (StudyInterrupted); other commands stop here
+        console.print("[yellow]interrupted[/yellow]")
+        return 130
 
 
 def run() -> None:

@@ -91,11 +91,15 @@ def _sigint_held() -> Iterator[None]:
 
     A worker ignores SIGINT only once its initializer runs, after seconds of unpickling and importing; a Ctrl-C
     to the process group before that raised KeyboardInterrupt in it with a traceback. CPython spawns its own
-    resource tracker the same way. A Ctrl-C that arrives meanwhile is delivered here when the block is lifted.
+    resource tracker the same way, but lifts the block unconditionally afterwards: it is started first. A Ctrl-C
+    that arrives meanwhile is delivered here when the block is lifted.
     """
     if not hasattr(signal, "pthread_sigmask"):  # Windows: no process groups to deliver Ctrl-C to workers
         yield
         return
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
@@ -180,12 +184,11 @@ def start_pool(workers: int, study: Study) -> ProcessPoolExecutor:
     from ..measures import MEASURES
 
     modules = tuple(MEASURES[m].run_path.partition(":")[0] for m in study.enabled())
-    # no worker starts here, but CPython's resource tracker may, and it unblocks SIGINT after its own spawn
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                               initargs=(os.getpid(),))
-    # a spawn-context pool starts a worker at each submit that finds none idle, from this thread and with this
-    # environment: these submits start all of them
     with worker_threads(workers), _sigint_held():
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                                   initargs=(os.getpid(),))
+        # a spawn-context pool starts a worker at each submit that finds none idle, from this thread and with
+        # this environment: these submits start all of them
         for _ in range(workers):
             pool.submit(_warm, modules)  # an import error surfaces again, as the task's own error
     return pool
@@ -261,7 +264,9 @@ def _connect(scheduler: str | None, cluster: str | None, workers: int, timeout_s
     from dask.distributed import Client, LocalCluster
 
     if cluster == "local":
-        with worker_threads(workers):
+        # the cluster's event-loop thread starts here and spawns the nannies' workers: it keeps the block, so
+        # that Ctrl-C reaches the main thread only, which closes the cluster (no traceback from each worker)
+        with worker_threads(workers), _sigint_held():
             lc = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         return lc, Client(lc, set_as_default=False)
     try:
